@@ -1,0 +1,94 @@
+//! The command line: clap types only, no logic.
+// Doc comments here are the `--help` text, where backticks would show.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// GitOps CI/CD for machine-learning repositories: data checks, training, evaluation gates
+/// and model images, run the same way locally and in CI.
+#[derive(Debug, Parser)]
+#[command(name = "mlops-ci", version = crate::VERSION, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Act as if started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+    /// The config file [default: mlops.yaml, then .mlops.yaml, at the repository root]
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// When to color messages
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Say more about what is happening
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only errors and the data asked for
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline locally and report against the baseline
+    Check,
+    /// Run the pipeline in CI and publish its results
+    Run,
+    /// Print what a run would do, without doing it
+    Plan(PlanArgs),
+    /// Validate mlops.yaml and report every problem
+    Lint,
+    /// Compare metrics with the baseline
+    Diff,
+    /// Post the PR comment from a stored run
+    Comment,
+    /// Tag and release model images on a tag push
+    Release,
+    /// Print the JSON Schema of mlops.yaml
+    Schema,
+    /// Write a starter mlops.yaml
+    Init,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The event to plan for [default: from GITHUB_EVENT_NAME and GITHUB_REF, else local]
+    #[arg(long, value_enum)]
+    pub event: Option<EventArg>,
+    /// The git ref the run is for, such as `refs/tags/v1.2.0` [default: GITHUB_REF]
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventArg {
+    #[value(name = "pull_request")]
+    PullRequest,
+    Push,
+    Tag,
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}

@@ -1,0 +1,526 @@
+//! The types of mlops.yaml, mirroring the file one to one. No logic beyond (de)serialising;
+//! `deny_unknown_fields` everywhere, and the JSON Schema (`mlops-ci schema`) comes from here.
+//! Values that take an expression keep their text for the expression engine.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An mlops.yaml file: the pipeline of one machine-learning repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(title = "mlops.yaml")]
+pub struct Config {
+    /// Format version; only `1` exists.
+    pub version: u32,
+    /// Shown in reports; defaults to the repository's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Environment variables every step sees (like a workflow's `env`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, Template>,
+    /// Environment variables whose values are masked everywhere and exposed as `secrets.*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// Defaults for every `run` step.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Where the main branch's metrics come from.
+    #[serde(default)]
+    pub baseline: Baseline,
+    /// The stages; key order is the display order, `needs` decides the run order.
+    pub stages: IndexMap<String, Stage>,
+    /// Releases on a tag push (`v1.2.0` or `model@v1.2.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Release>,
+    /// The PR comment and the terminal report.
+    #[serde(default)]
+    pub report: Report,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Defaults {
+    /// Defaults for `run` steps.
+    #[serde(default)]
+    pub run: RunDefaults,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RunDefaults {
+    /// Shell for `run` steps: `bash`, `sh`, `python`, `pwsh`, or a command with `{0}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    /// Directory `run` steps start in, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Baseline {
+    /// Branch to compare with; default: `GITHUB_BASE_REF` on a PR, else the remote's default
+    /// branch, else `main`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Which commit of the branch: the merge-base with HEAD, or the branch's tip.
+    #[serde(default)]
+    pub commit: BaselineCommit,
+    /// Where baseline results are kept.
+    #[serde(default)]
+    pub store: BaselineStore,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaselineCommit {
+    #[default]
+    MergeBase,
+    Tip,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaselineStore {
+    /// `refs/notes/mlops-ci`, written by runs on the baseline branch.
+    #[default]
+    Notes,
+    /// Metrics and profile files tracked in the branch's tree (DVC style).
+    Tree,
+}
+
+/// One stage: cache restore → data checks → steps → metrics → gates → image build.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Stage {
+    /// Stages that must succeed before this one runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// Condition, Actions syntax; the stage is skipped when it does not hold.
+    #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    /// Inputs: files and folders that make the stage's cache key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
+    /// DVC-style params files, diffed in the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    /// Files and folders the stage produces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outs: Vec<String>,
+    /// Time limit for the whole stage, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<f64>,
+    /// Built-in data checks, run before the steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<DataCheck>,
+    /// Steps, run in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Values for later stages: `${{ needs.<stage>.outputs.<name> }}`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub outputs: IndexMap<String, Template>,
+    /// Metrics files the stage writes (json, yaml, toml; nested keys joined with `.`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<String>,
+    /// Checks on the metrics, each one line in the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
+    /// A container image built after the steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
+
+/// One step, as in GitHub Actions: `run` a script or `uses` an action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Step {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Template>,
+    /// Identifier for `steps.<id>.outputs`; unique within the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Script to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Template>,
+    /// Shell for `run`: `bash`, `sh`, `python`, `pwsh`, or a command with `{0}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<Template>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, Template>,
+    #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    /// Let the stage go on when this step fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_on_error: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<f64>,
+    /// An action to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<String>,
+    /// Inputs of the action.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub with: IndexMap<String, Template>,
+}
+
+/// A built-in check of one data file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DataCheck {
+    /// The file, relative to the repository root.
+    pub path: String,
+    /// Format; default from the extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<DataFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowCount>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub columns: IndexMap<String, ColumnRule>,
+    /// Drift against the baseline's recorded profile of this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataFormat {
+    Csv,
+    Parquet,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RowCount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ColumnRule {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ColumnType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Most null values allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique: Option<bool>,
+    /// Allowed values.
+    #[serde(rename = "in", default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColumnType {
+    Int,
+    Float,
+    String,
+    Bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Drift {
+    pub method: DriftMethod,
+    /// Largest drift score allowed.
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftMethod {
+    /// Population stability index.
+    Psi,
+}
+
+/// A check on the metrics: bounds and allowed regression for one metric, or a condition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Gate {
+    /// Shown in the report; default: made from the metric and bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The metric's flattened key, such as `accuracy` or `f1.virginica`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// Absolute floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Absolute ceiling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Which direction is better; default `higher`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub better: Option<Better>,
+    /// Allowed worsening against the baseline: absolute (`0.01`) or relative (`"2%"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
+    /// A condition over `metrics` and `baseline` that must hold.
+    #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// Allowed worsening: an absolute amount, or a percentage of the baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Regression {
+    Absolute(f64),
+    Percent(f64),
+}
+
+impl Regression {
+    /// Parses `0.01`, `2%` or `2.5 %`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        match text.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Self::Percent),
+            None => text
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Self::Absolute),
+        }
+    }
+}
+
+impl fmt::Display for Regression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Absolute(v) => write!(f, "{v}"),
+            Self::Percent(v) => write!(f, "{v}%"),
+        }
+    }
+}
+
+impl Serialize for Regression {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Absolute(v) => s.serialize_f64(*v),
+            Self::Percent(_) => s.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Regression {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Regression;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number such as 0.01 or a percentage such as \"2%\"")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Regression, E> {
+                Regression::parse(&v.to_string())
+                    .ok_or_else(|| E::custom("regression must be 0 or more"))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Regression, E> {
+                self.visit_f64(v as f64)
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Regression, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Regression, E> {
+                Regression::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Regression {
+    fn schema_name() -> Cow<'static, str> {
+        "Regression".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Allowed worsening: an absolute amount (0.01) or a percentage of the baseline (\"2%\").",
+            "anyOf": [
+                { "type": "number", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*%$" }
+            ]
+        })
+    }
+}
+
+/// A container image built through the Docker Engine API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Image {
+    /// Repository name, such as `ghcr.io/acme/iris`.
+    pub name: Template,
+    /// Build context, relative to the repository root; default `.`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Dockerfile, relative to the context; default `Dockerfile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub build_args: IndexMap<String, Template>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, Template>,
+    /// Push the image: `true`, `false`, or an expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<Switch>,
+}
+
+/// `true`, `false`, or an expression deciding at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Switch {
+    Fixed(bool),
+    Expression(Condition),
+}
+
+impl Serialize for Switch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Fixed(b) => s.serialize_bool(*b),
+            Self::Expression(c) => c.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Switch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Switch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or an expression")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Switch, E> {
+                Ok(Switch::Fixed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Switch, E> {
+                Ok(Switch::Expression(Condition(v.to_owned())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Switch {
+    fn schema_name() -> Cow<'static, str> {
+        "Switch".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "true, false, or an expression such as ${{ github.event_name != 'pull_request' }}.",
+            "anyOf": [ { "type": "boolean" }, { "type": "string" } ]
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Release {
+    /// Model name in `model@v1.2.0` tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Template for the release notes, overriding the built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Report {
+    /// How the PR comment is posted.
+    #[serde(default)]
+    pub comment: CommentMode,
+    /// Template for the PR comment, overriding the built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Which metrics the report lists.
+    #[serde(default)]
+    pub show: Show,
+    /// Decimal places shown.
+    #[serde(default = "default_precision")]
+    pub precision: u8,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Self {
+            comment: CommentMode::default(),
+            template: None,
+            show: Show::default(),
+            precision: default_precision(),
+        }
+    }
+}
+
+fn default_precision() -> u8 {
+    4
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommentMode {
+    /// One comment, updated in place.
+    #[default]
+    Sticky,
+    /// A new comment on every run.
+    New,
+    /// No comment.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Show {
+    #[default]
+    Changed,
+    All,
+}
+
+/// Text that may hold `${{ }}` expressions, interpolated when the run reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Template(pub String);
+
+/// An `if:` condition: a bare expression or one in `${{ }}`, with Actions' rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Condition(pub String);
+
+impl Template {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Condition {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

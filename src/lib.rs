@@ -1,0 +1,189 @@
+//! `mlops-ci`: continuous integration and delivery for machine-learning repositories. This file is the only
+//! place that strings the stages together; each module's first line says what it owns.
+
+pub mod ci;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod exit;
+pub mod plan;
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+
+use crate::ci::{EventKind, Invocation};
+use crate::cli::{Cli, ColorChoice, Command, EventArg, Format, Global, PlanArgs};
+use crate::config::ConfigError;
+pub use crate::exit::ExitStatus;
+
+/// The version and the commit it was built from, as `--version` prints them.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MLOPS_CI_GIT_SHA"),
+    ")"
+);
+
+/// Settings every command shares.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The directory the command acts in (`-C`).
+    pub dir: PathBuf,
+    pub config: Option<PathBuf>,
+    pub color: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
+impl Context {
+    pub fn new(global: &Global, no_color: bool, stderr_is_terminal: bool) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir().context("while reading the current directory")?;
+        let dir = match &global.directory {
+            Some(d) => {
+                let dir = cwd.join(d);
+                if !dir.is_dir() {
+                    return Err(anyhow!(
+                        "cannot act in `{}`: no such directory",
+                        d.display()
+                    ));
+                }
+                dir
+            }
+            None => cwd,
+        };
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color && stderr_is_terminal,
+        };
+        Ok(Self {
+            dir,
+            config: global.config.clone(),
+            color,
+            verbose: global.verbose,
+            quiet: global.quiet,
+        })
+    }
+
+    /// Builds the context from the process environment.
+    pub fn from_env(global: &Global) -> anyhow::Result<Self> {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self::new(global, no_color, std::io::stderr().is_terminal())
+    }
+
+    fn message(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// Runs one command. Data goes to stdout, messages to stderr.
+pub fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
+    match &cli.command {
+        Command::Lint => lint(ctx),
+        Command::Schema => schema(),
+        Command::Plan(args) => plan(ctx, args),
+        Command::Check => not_built("check"),
+        Command::Run => not_built("run"),
+        Command::Diff => not_built("diff"),
+        Command::Comment => not_built("comment"),
+        Command::Release => not_built("release"),
+        Command::Init => not_built("init"),
+    }
+}
+
+fn not_built(command: &str) -> anyhow::Result<ExitStatus> {
+    Err(anyhow!(
+        "`mlops-ci {command}` is not supported yet in this version; the README's limits list what works"
+    ))
+}
+
+fn display_path(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn load(ctx: &Context) -> Result<config::Loaded, ConfigError> {
+    let path = config::locate(&ctx.dir, ctx.config.as_deref())?;
+    let name = display_path(&path, &ctx.dir);
+    config::load(&path, &name)
+}
+
+fn lint(ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let loaded = load(ctx)?;
+    let stages = loaded.config.stages.len();
+    ctx.message(&format!(
+        "`{}` is valid: {stages} stage{}",
+        loaded.source.name(),
+        if stages == 1 { "" } else { "s" }
+    ));
+    Ok(ExitStatus::Success)
+}
+
+fn schema() -> anyhow::Result<ExitStatus> {
+    let text =
+        serde_json::to_string_pretty(config::schema()).context("while printing the schema")?;
+    writeln!(std::io::stdout(), "{text}").context("while printing the schema")?;
+    Ok(ExitStatus::Success)
+}
+
+fn plan(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let loaded = load(ctx)?;
+    let mut invocation = Invocation::from_env();
+    if let Some(event) = args.event {
+        invocation.event = match event {
+            EventArg::PullRequest => EventKind::PullRequest,
+            EventArg::Push => EventKind::Push,
+            EventArg::Tag => EventKind::Tag,
+            EventArg::Local => EventKind::Local,
+        };
+    }
+    if let Some(r) = &args.git_ref {
+        invocation.git_ref = Some(r.clone());
+    }
+    let root = loaded.path.parent().unwrap_or(&ctx.dir);
+    let repo_name = root.file_name().map_or_else(
+        || "pipeline".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let plan = plan::build(
+        &loaded.config,
+        &invocation,
+        loaded.source.name(),
+        &repo_name,
+    );
+    let text = match args.format {
+        Format::Json => {
+            serde_json::to_string_pretty(&plan).context("while printing the plan")? + "\n"
+        }
+        Format::Human => plan::render_human(&plan),
+    };
+    write!(std::io::stdout(), "{text}").context("while printing the plan")?;
+    Ok(ExitStatus::Success)
+}
+
+/// Renders an error for stderr: diagnostics that point into mlops.yaml, or one `error:` line
+/// with its causes and a hint.
+pub fn render_error(err: &anyhow::Error, color: bool) -> String {
+    if let Some(ConfigError::Invalid(errors)) = err.downcast_ref::<ConfigError>() {
+        return format!("{}\n\nerror: {errors}\n", errors.render(color));
+    }
+    let mut out = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = write!(out, "\n  caused by: {cause}");
+    }
+    if let Some(hint) = err
+        .downcast_ref::<ConfigError>()
+        .and_then(ConfigError::hint)
+    {
+        let _ = write!(out, "\n  hint: {hint}");
+    }
+    out.push('\n');
+    out
+}

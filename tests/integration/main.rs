@@ -1,0 +1,8 @@
+//! One integration test binary: drives the real `mlops-ci` binary.
+
+mod cli;
+mod common;
+mod hazards;
+mod lint;
+mod plan;
+mod schema;
