@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod exit;
+pub mod expr;
 pub mod plan;
 
 use std::fmt::Write as _;
@@ -112,6 +113,9 @@ fn display_path(path: &Path, base: &Path) -> String {
 fn load(ctx: &Context) -> Result<config::Loaded, ConfigError> {
     let path = config::locate(&ctx.dir, ctx.config.as_deref())?;
     let name = display_path(&path, &ctx.dir);
+    if ctx.verbose {
+        eprintln!("using config `{}`", path.display());
+    }
     config::load(&path, &name)
 }
 

@@ -111,3 +111,30 @@ fn anchors_and_aliases_are_read() {
     assert!(with_env.len() >= 2);
     assert_eq!(with_env[0].env, with_env[1].env);
 }
+
+#[test]
+fn plain_scalars_in_string_fields_keep_their_text() {
+    let config = mlops_ci::config::load_bytes(
+        "mlops.yaml",
+        b"version: 1\nname: true\nbaseline: {branch: 0x1F}\nenv: {A: 1, B: .inf, C: ~x}\nstages:\n  a:\n    steps: [{run: echo}]\n",
+    )
+    .expect("valid");
+    assert_eq!(config.name.as_deref(), Some("true"));
+    assert_eq!(config.baseline.branch.as_deref(), Some("0x1F"));
+    let env: Vec<&str> = config.env.values().map(mlops_ci::config::model::Template::as_str).collect();
+    assert_eq!(env, ["1", ".inf", "~x"]);
+}
+
+#[test]
+fn null_where_text_is_needed_is_an_error() {
+    let err = mlops_ci::config::load_bytes(
+        "mlops.yaml",
+        b"version: 1\nname: ~\nenv: {C: }\nstages:\n  a:\n    steps: [{run: echo}]\n",
+    )
+    .expect_err("env value must not be null");
+    let text = err.render(false);
+    assert!(
+        text.contains("`env.C` must be a string; found nothing (null)"),
+        "{text}"
+    );
+}

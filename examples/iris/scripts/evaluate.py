@@ -18,7 +18,7 @@ _, _, X_test, _, y_test = load_split(args.params, args.data)
 with open(os.path.join(args.model, "model.pkl"), "rb") as f:
     model = pickle.load(f)
 pred = model.predict(X_test)
-labels = sorted(set(y))
+labels = sorted(set(y_test))
 per_class = f1_score(y_test, pred, average=None, labels=labels)
 metrics = {
     "accuracy": round(float(accuracy_score(y_test, pred)), 6),
