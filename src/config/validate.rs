@@ -8,8 +8,12 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::model::Regression;
-use super::yaml::{Node, NodeKind, Resolved, Style};
+use super::yaml::{Node, NodeKind, Resolved};
 use crate::diagnostic::{Diagnostic, Span, backticked, did_you_mean};
+use crate::expr::interpolate::has_expressions;
+use crate::expr::{
+    BUILTINS, CONTEXT_NAMES, Condition, ExprError, RUN_FUNCTIONS, Template, run_scope,
+};
 
 const KNOWN_SHELLS: [&str; 4] = ["bash", "sh", "python", "pwsh"];
 /// Stage keys that give a stage something to do.
@@ -33,7 +37,7 @@ pub fn check(root: &Node, schema: &Value, text: &str) -> Vec<Diagnostic> {
     if let Some(stages) = root.get("stages") {
         stages_check(stages, schema, &mut out);
     }
-    expressions(root, text, false, &mut out);
+    expressions(root, "", text, &mut out);
     out
 }
 
@@ -297,46 +301,197 @@ fn cycles(names: &[&str], graph: &[Vec<(usize, Span)>], out: &mut Vec<Diagnostic
     }
 }
 
-/// Finds `${{` without `}}` in every string, and `if:` block scalars that are always true.
-fn expressions(node: &Node, text: &str, is_if: bool, out: &mut Vec<Diagnostic>) {
+/// Checks every `${{ }}` (and every `if:`) parses, `if:` values that are always true, secrets
+/// read in `if:`, and untrusted event text spliced into `run:` scripts.
+fn expressions(node: &Node, key: &str, text: &str, out: &mut Vec<Diagnostic>) {
     match &node.kind {
         NodeKind::Map(entries) => {
             for e in entries {
-                expressions(&e.value, text, e.key == "if", out);
+                expressions(&e.value, &e.key, text, out);
             }
         }
         NodeKind::Seq(items) => {
             for item in items {
-                expressions(item, text, false, out);
+                expressions(item, key, text, out);
             }
         }
-        NodeKind::Scalar(s) => {
+        NodeKind::Scalar(s) if key == "if" && s.resolved != Resolved::Null => {
+            condition_check(node, &s.text, text, out);
+        }
+        NodeKind::Scalar(s) if s.resolved == Resolved::Str && has_expressions(&s.text) => {
             if let Some(at) = unclosed_expression(&s.text) {
-                let skipped = s.text[..at].matches("${{").count();
-                let raw = text.get(node.span.start..node.span.end).unwrap_or_default();
-                let start = raw
-                    .match_indices("${{")
-                    .nth(skipped)
-                    .map_or(node.span.start, |(i, _)| node.span.start + i);
+                out.push(unclosed(node, &s.text, at, text));
+                return;
+            }
+            match Template::parse(&s.text, run_scope()) {
+                Err((offset, e)) => out.push(expression_error(node, &s.text, offset, &e, text)),
+                Ok(t) if key == "run" => injection_check(node, &t, out),
+                Ok(_) => {}
+            }
+        }
+        NodeKind::Scalar(_) => {}
+    }
+}
+
+fn condition_check(node: &Node, value: &str, text: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(at) = unclosed_expression(value) {
+        out.push(unclosed(node, value, at, text));
+        return;
+    }
+    match Condition::parse(value, run_scope()) {
+        Err((offset, e)) => out.push(expression_error(node, value, offset, &e, text)),
+        Ok(Condition::Template(_)) => out.push(
+            Diagnostic::error("this `if:` is always true: text around `${{ }}` makes it a non-empty string")
+                .at(node.span, "not a condition")
+                .hint("write the whole condition inside one `${{ }}` on one line, or leave `${{ }}` out: `if: a && b`"),
+        ),
+        Ok(c) => {
+            let reads_secrets = c.expressions().iter().any(|e| e.paths().iter().any(|p| p.starts_with("secrets")));
+            if reads_secrets {
                 out.push(
-                    Diagnostic::error("`${{` without a closing `}}`")
-                        .at(
-                            Span::new(start, start + 3),
-                            "this expression is never closed",
-                        )
-                        .hint("close it with `}}`; to write `${{` as text, use `${{ '${{' }}`"),
+                    Diagnostic::error("`if:` cannot read `secrets`")
+                        .at(node.span, "reads a secret")
+                        .hint("as in GitHub Actions, map the secret to `env:` and test `env.NAME` instead"),
                 );
             }
-            if is_if && s.style == Style::Block && s.text.contains("${{") {
-                out.push(
-                    Diagnostic::error("an `if:` written as a block scalar is always true")
-                        .at(
-                            node.span,
-                            "the text around `${{ }}` makes a non-empty string",
-                        )
-                        .hint("write the condition on one line: `if: ${{ … }}`"),
-                );
-            }
+        }
+    }
+}
+
+/// Where, in the source, byte `offset` of a scalar's value lies, for an offset just after its
+/// `n`-th `${{` (the raw text of a quoted or block scalar differs from its value).
+fn source_offset(node: &Node, value: &str, offset: usize, text: &str) -> usize {
+    let raw = text.get(node.span.start..node.span.end).unwrap_or_default();
+    if raw == value {
+        return node.span.start + offset;
+    }
+    let before = &value[..offset.min(value.len())];
+    let n = before.matches("${{").count();
+    let after_open = before.rfind("${{").map_or(0, |i| offset - (i + 3));
+    raw.match_indices("${{")
+        .nth(n.saturating_sub(1))
+        .map_or(node.span.start, |(i, _)| {
+            node.span.start + i + 3 + after_open
+        })
+}
+
+fn unclosed(node: &Node, value: &str, at: usize, text: &str) -> Diagnostic {
+    let start = source_offset(node, value, at + 3, text).saturating_sub(3);
+    Diagnostic::error("`${{` without a closing `}}`")
+        .at(
+            Span::new(start, start + 3),
+            "this expression is never closed",
+        )
+        .hint("close it with `}}`; to write `${{` as text, use `${{ '${{' }}`")
+}
+
+fn expression_error(
+    node: &Node,
+    value: &str,
+    offset: usize,
+    e: &ExprError,
+    text: &str,
+) -> Diagnostic {
+    let inner = e.byte_position().unwrap_or(0);
+    let expr_start = source_offset(node, value, offset, text);
+    let at = expr_start + inner;
+    let token_len = e.expr[inner.min(e.expr.len())..]
+        .find(|c: char| c.is_whitespace() || "()[],".contains(c))
+        .unwrap_or(e.expr.len() - inner.min(e.expr.len()))
+        .max(1);
+    let label = if e.message.starts_with("Unrecognized named-value") {
+        "unknown context"
+    } else if e.message.starts_with("Unrecognized function") {
+        "unknown function"
+    } else {
+        "here"
+    };
+    let d = Diagnostic::error(format!("invalid expression: {}", e.message))
+        .at(Span::new(at, at + token_len), label);
+    if e.message.starts_with("Unrecognized named-value") {
+        d.hint(format!("the contexts are {}", backticked(&CONTEXT_NAMES)))
+    } else if e.message.starts_with("Unrecognized function") {
+        let names: Vec<&str> = BUILTINS
+            .iter()
+            .chain(&RUN_FUNCTIONS)
+            .map(|f| f.name)
+            .collect();
+        d.hint(format!("the functions are {}", backticked(&names)))
+    } else if e.message.starts_with("Unexpected symbol: '-")
+        || e.message.starts_with("Unexpected symbol: '+")
+    {
+        d.hint("expressions have no arithmetic, as in GitHub Actions; for a tolerance against the baseline, use a gate with `metric:` and `regression:`")
+    } else {
+        d
+    }
+}
+
+/// Event fields whose text whoever opens a PR, issue or comment chooses.
+const UNTRUSTED_FIELDS: [&str; 11] = [
+    "body",
+    "title",
+    "message",
+    "name",
+    "email",
+    "head_ref",
+    "label",
+    "ref",
+    "default_branch",
+    "page_name",
+    "description",
+];
+/// Event objects that hold such fields.
+const UNTRUSTED_OBJECTS: [&str; 9] = [
+    "pull_request",
+    "issue",
+    "comment",
+    "head_commit",
+    "commits",
+    "review",
+    "discussion",
+    "pages",
+    "head",
+];
+
+fn is_untrusted(path: &str) -> bool {
+    if path == "github" || path == "github.head_ref" || path == "github.event" || path == "github.*"
+    {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix("github.event.") else {
+        return false;
+    };
+    let segments: Vec<&str> = rest.split('.').collect();
+    segments
+        .iter()
+        .any(|s| UNTRUSTED_FIELDS.contains(s) || *s == "*" || s.ends_with("[]"))
+        || segments
+            .last()
+            .is_some_and(|s| UNTRUSTED_OBJECTS.contains(s))
+}
+
+fn injection_check(node: &Node, template: &Template, out: &mut Vec<Diagnostic>) {
+    for expr in template.expressions() {
+        if let Some(path) = expr.paths().into_iter().find(|p| is_untrusted(p)) {
+            let var = path
+                .rsplit('.')
+                .next()
+                .unwrap_or("VALUE")
+                .to_uppercase()
+                .replace(['*', '[', ']', '-'], "");
+            let var = if var.is_empty() {
+                "VALUE".to_owned()
+            } else {
+                var
+            };
+            out.push(
+                Diagnostic::error(format!("`{path}` is spliced into a `run:` script: whoever writes it can run code"))
+                    .at(node.span, "expression injection")
+                    .hint(format!(
+                        "pass it through the environment: `env: {{ {var}: ${{{{ {} }}}} }}` on the step, then use \"${var}\" in the script",
+                        expr.text().trim()
+                    )),
+            );
         }
     }
 }

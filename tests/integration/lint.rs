@@ -121,7 +121,11 @@ fn plain_scalars_in_string_fields_keep_their_text() {
     .expect("valid");
     assert_eq!(config.name.as_deref(), Some("true"));
     assert_eq!(config.baseline.branch.as_deref(), Some("0x1F"));
-    let env: Vec<&str> = config.env.values().map(mlops_ci::config::model::Template::as_str).collect();
+    let env: Vec<&str> = config
+        .env
+        .values()
+        .map(mlops_ci::config::model::Template::as_str)
+        .collect();
     assert_eq!(env, ["1", ".inf", "~x"]);
 }
 
