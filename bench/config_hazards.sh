@@ -18,12 +18,13 @@
 #
 # Environment:
 #   RUNS=N     runs per case (default 5)
-#   PYTHON=P   interpreter for the PyYAML peer (default python3)
+#   PYTHON=P   interpreter for the PyYAML peer (default: the real binary behind `python3`, so a
+#              pyenv shim's own start-up is not counted)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS="${RUNS:-5}"
-PYTHON="${PYTHON:-python3}"
+PYTHON="${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}"
 TIME=/usr/bin/time
 
 if [[ ! -x "$TIME" ]]; then
@@ -71,7 +72,7 @@ make_big() {
         echo "version: 1"
         echo "stages: {}"
         # 80-byte comment lines until the file passes 2 MiB.
-        yes "$line" | head -n $((2 * 1024 * 1024 / 80 + 1))
+        awk -v l="$line" -v n=$((2 * 1024 * 1024 / 80 + 1)) 'BEGIN { for (i = 0; i < n; i++) print l }'
     } >"$out"
 }
 

@@ -46,7 +46,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the whole pipeline locally and report against the baseline
-    Check,
+    Check(CheckArgs),
     /// Run the pipeline in CI and publish its results
     Run,
     /// Print what a run would do, without doing it
@@ -61,8 +61,26 @@ pub enum Command {
     Release,
     /// Print the JSON Schema of mlops.yaml
     Schema,
+    /// Evaluate a `${{ }}` expression and print the result as JSON
+    Expr(ExprArgs),
     /// Write a starter mlops.yaml
     Init,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Most stages to run at once [default: the number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExprArgs {
+    /// The expression, bare (`github.sha`) or in `${{ }}`
+    pub expression: String,
+    /// A JSON object whose keys replace contexts (`github`, `env`, `steps`, …)
+    #[arg(long, value_name = "FILE.json")]
+    pub context: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

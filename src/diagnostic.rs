@@ -178,6 +178,32 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Every problem found in one source, reported together.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` has {} problem{}", source_file.name(), diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" })]
+pub struct Report {
+    pub source_file: SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn new(source_file: SourceFile, diagnostic: Diagnostic) -> Self {
+        Self {
+            source_file,
+            diagnostics: vec![diagnostic],
+        }
+    }
+
+    /// Every problem, rendered in order, separated by blank lines.
+    pub fn render(&self, color: bool) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(&self.source_file, color))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+}
+
 /// `a`, `b`, `c`: names as messages quote them.
 pub fn backticked<S: AsRef<str>>(items: &[S]) -> String {
     items

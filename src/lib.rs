@@ -1,13 +1,16 @@
 //! `mlops-ci`: continuous integration and delivery for machine-learning repositories. This file is the only
 //! place that strings the stages together; each module's first line says what it owns.
 
+mod check;
 pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod execute;
 pub mod exit;
 pub mod expr;
 pub mod plan;
+pub mod results;
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
@@ -16,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow};
 
 use crate::ci::{EventKind, Invocation};
-use crate::cli::{Cli, ColorChoice, Command, EventArg, Format, Global, PlanArgs};
+use crate::cli::{Cli, ColorChoice, Command, EventArg, ExprArgs, Format, Global, PlanArgs};
 use crate::config::ConfigError;
 pub use crate::exit::ExitStatus;
 
@@ -83,12 +86,13 @@ impl Context {
 }
 
 /// Runs one command. Data goes to stdout, messages to stderr.
-pub fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
+pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Lint => lint(ctx),
         Command::Schema => schema(),
+        Command::Expr(args) => expr_command(ctx, args),
         Command::Plan(args) => plan(ctx, args),
-        Command::Check => not_built("check"),
+        Command::Check(args) => check::check(ctx, args).await,
         Command::Run => not_built("run"),
         Command::Diff => not_built("diff"),
         Command::Comment => not_built("comment"),
@@ -110,7 +114,7 @@ fn display_path(path: &Path, base: &Path) -> String {
         .to_string()
 }
 
-fn load(ctx: &Context) -> Result<config::Loaded, ConfigError> {
+pub(crate) fn load(ctx: &Context) -> Result<config::Loaded, ConfigError> {
     let path = config::locate(&ctx.dir, ctx.config.as_deref())?;
     let name = display_path(&path, &ctx.dir);
     if ctx.verbose {
@@ -172,11 +176,124 @@ fn plan(ctx: &Context, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// The folder a run works in: the config's, else the repository root, else `-C`.
+pub(crate) fn workspace(ctx: &Context, loaded: Option<&config::Loaded>) -> PathBuf {
+    loaded
+        .and_then(|l| l.path.parent().map(Path::to_path_buf))
+        .or_else(|| {
+            ctx.dir
+                .ancestors()
+                .find(|d| d.join(".git").exists())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| ctx.dir.clone())
+}
+
+fn expr_command(ctx: &Context, args: &ExprArgs) -> anyhow::Result<ExitStatus> {
+    use crate::diagnostic::{Diagnostic, Report, SourceFile, Span};
+    use crate::expr::{Template, run_scope};
+
+    let loaded = load(ctx).ok();
+    let workspace = workspace(ctx, loaded.as_ref());
+    let env_var = |name: &str| std::env::var(name).ok();
+    let basics = execute::contexts::RunBasics {
+        github: ci::github_context(env_var, &workspace),
+        env: loaded
+            .as_ref()
+            .map(|l| {
+                l.config
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        secrets: loaded
+            .as_ref()
+            .map(|l| {
+                l.config
+                    .secrets
+                    .iter()
+                    .map(|n| (n.clone(), std::env::var(n).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        mode: "check",
+        temp: std::env::temp_dir().display().to_string(),
+    };
+    let mut contexts = execute::contexts::initial(&basics);
+    if let Some(file) = &args.context {
+        let path = ctx.dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("while reading `{}`", file.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not valid JSON", file.display()))?;
+        let Some(object) = json.as_object() else {
+            return Err(anyhow!(
+                "`{}` must hold a JSON object whose keys are context names",
+                file.display()
+            ));
+        };
+        for (name, value) in object {
+            let existing = contexts
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .cloned();
+            contexts.insert(
+                existing.unwrap_or_else(|| name.clone()),
+                expr::Value::from_json(value),
+            );
+        }
+    }
+    let text = args.expression.as_str();
+    let host = execute::host::RunHost {
+        status: execute::host::Status::Success,
+        workspace,
+    };
+    let names: Vec<&str> = contexts.keys().map(String::as_str).collect();
+    let scope = expr::Scope {
+        names: &names,
+        functions: run_scope().functions,
+    };
+    let pointed = |offset: usize, e: &expr::ExprError| {
+        let at = offset + e.byte_position().unwrap_or(0);
+        Report::new(
+            SourceFile::new("expression", text),
+            Diagnostic::error(e.summary()).at(Span::new(at, at + e.token_len()), "here"),
+        )
+    };
+    let result = match expr::interpolate::condition_form(text) {
+        Ok(expr::interpolate::ConditionForm::Template(_)) => {
+            let template = Template::parse(text, scope).map_err(|(o, e)| pointed(o, &e))?;
+            template
+                .render(&contexts, Some(&host))
+                .map(expr::Value::String)
+                .map_err(|e| pointed(0, &e))?
+        }
+        Ok(expr::interpolate::ConditionForm::Expression {
+            text: inner,
+            offset,
+        }) => {
+            let parsed = expr::Expr::parse(&inner, scope).map_err(|e| pointed(offset, &e))?;
+            parsed
+                .eval(&contexts, Some(&host))
+                .map_err(|e| pointed(offset, &e))?
+        }
+        Ok(expr::interpolate::ConditionForm::Default) => expr::Value::Null,
+        Err(e) => return Err(pointed(0, &e).into()),
+    };
+    writeln!(std::io::stdout(), "{}", result.to_json()).context("while printing the result")?;
+    Ok(ExitStatus::Success)
+}
+
 /// Renders an error for stderr: diagnostics that point into mlops.yaml, or one `error:` line
 /// with its causes and a hint.
 pub fn render_error(err: &anyhow::Error, color: bool) -> String {
     if let Some(ConfigError::Invalid(errors)) = err.downcast_ref::<ConfigError>() {
         return format!("{}\n\nerror: {errors}\n", errors.render(color));
+    }
+    if let Some(report) = err.downcast_ref::<diagnostic::Report>() {
+        return format!("{}\n", report.render(color));
     }
     let mut out = format!("error: {err}");
     for cause in err.chain().skip(1) {

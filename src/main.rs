@@ -25,7 +25,17 @@ fn main() -> ExitCode {
             return ExitStatus::Error.into();
         }
     };
-    match mlops_ci::run(&cli, &ctx) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitStatus::Error.into();
+        }
+    };
+    match runtime.block_on(mlops_ci::run(&cli, &ctx)) {
         Ok(status) => status.into(),
         Err(e) => {
             eprint!("{}", mlops_ci::render_error(&e, ctx.color));

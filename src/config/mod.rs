@@ -33,7 +33,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{0}")]
-    Invalid(#[from] ConfigErrors),
+    Invalid(#[from] crate::diagnostic::Report),
 }
 
 impl ConfigError {
@@ -51,30 +51,7 @@ impl ConfigError {
 }
 
 /// The problems found in one config file.
-#[derive(Debug, thiserror::Error)]
-#[error("`{}` has {} problem{}", source_file.name(), diagnostics.len(), if diagnostics.len() == 1 { "" } else { "s" })]
-pub struct ConfigErrors {
-    pub source_file: SourceFile,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl ConfigErrors {
-    fn one(source_file: SourceFile, diagnostic: Diagnostic) -> Self {
-        Self {
-            source_file,
-            diagnostics: vec![diagnostic],
-        }
-    }
-
-    /// Every problem, rendered in file order, separated by blank lines.
-    pub fn render(&self, color: bool) -> String {
-        self.diagnostics
-            .iter()
-            .map(|d| d.render(&self.source_file, color))
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    }
-}
+pub use crate::diagnostic::Report as ConfigErrors;
 
 /// A config and the file it came from.
 #[derive(Debug, Clone)]
@@ -152,7 +129,7 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Config, ConfigErrors> {
 }
 
 fn too_large(name: &str, size: u64) -> ConfigErrors {
-    ConfigErrors::one(
+    ConfigErrors::new(
         SourceFile::new(name, ""),
         Diagnostic::error(format!(
             "`{name}` is {size} bytes; mlops.yaml may be at most {MAX_FILE_BYTES} bytes (1 MiB)"
@@ -174,7 +151,7 @@ fn load_source(name: &str, bytes: &[u8]) -> Result<(SourceFile, Config), ConfigE
             let d = Diagnostic::error("mlops.yaml is not valid UTF-8")
                 .at(Span::new(at, at + 1), "invalid bytes here")
                 .hint("save the file as UTF-8");
-            return Err(ConfigErrors::one(source, d));
+            return Err(ConfigErrors::new(source, d));
         }
     };
     let source = SourceFile::new(name, text);

@@ -115,6 +115,9 @@ pub struct Stage {
     /// Time limit for the whole stage, in minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_minutes: Option<f64>,
+    /// Environment variables for every step of the stage (over the top-level `env`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, Template>,
     /// Built-in data checks, run before the steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<DataCheck>,

@@ -395,10 +395,7 @@ fn expression_error(
     let inner = e.byte_position().unwrap_or(0);
     let expr_start = source_offset(node, value, offset, text);
     let at = expr_start + inner;
-    let token_len = e.expr[inner.min(e.expr.len())..]
-        .find(|c: char| c.is_whitespace() || "()[],".contains(c))
-        .unwrap_or(e.expr.len() - inner.min(e.expr.len()))
-        .max(1);
+    let token_len = e.token_len();
     let label = if e.message.starts_with("Unrecognized named-value") {
         "unknown context"
     } else if e.message.starts_with("Unrecognized function") {
@@ -406,8 +403,7 @@ fn expression_error(
     } else {
         "here"
     };
-    let d = Diagnostic::error(format!("invalid expression: {}", e.message))
-        .at(Span::new(at, at + token_len), label);
+    let d = Diagnostic::error(e.summary()).at(Span::new(at, at + token_len), label);
     if e.message.starts_with("Unrecognized named-value") {
         d.hint(format!("the contexts are {}", backticked(&CONTEXT_NAMES)))
     } else if e.message.starts_with("Unrecognized function") {

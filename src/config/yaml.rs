@@ -170,7 +170,7 @@ impl<'a> Builder<'a> {
             .any(|l| l.trim_start_matches(' ').starts_with('\t'))
         {
             d = d.hint("YAML does not allow tabs for indentation: indent with spaces");
-        } else if let Some(open) = unclosed_bracket(&self.text[..at.min(self.text.len())]) {
+        } else if let Some(open) = unclosed_bracket(&self.text[..line_end(self.text, at)]) {
             d = d
                 .also(Span::new(open, open + 1), "this bracket is never closed")
                 .hint("close the bracket on the same line, such as `[a, b]`");
@@ -353,6 +353,11 @@ impl<'a> Builder<'a> {
         }
         Ok(entries)
     }
+}
+
+fn line_end(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    text[at..].find('\n').map_or(text.len(), |i| at + i)
 }
 
 /// The offset of the last `[` or `{` before `text`'s end whose line does not close it.

@@ -137,11 +137,13 @@ impl<'a> Evaluator<'a> {
             }
             "format" => {
                 let fmt = self.eval(&args[0])?.to_text();
-                let values = args[1..]
-                    .iter()
-                    .map(|a| self.eval(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let text = format(&fmt, &values)?;
+                let mut cache: Vec<Option<Value>> = vec![None; args.len() - 1];
+                let text = format(&fmt, args.len() - 1, |i| {
+                    if cache[i].is_none() {
+                        cache[i] = Some(self.eval(&args[i + 1])?);
+                    }
+                    Ok(cache[i].clone().unwrap_or(Value::Null))
+                })?;
                 self.string(text)
             }
             "join" => {
@@ -204,7 +206,8 @@ impl<'a> Evaluator<'a> {
 fn index_value(target: &Value, key: Option<&Value>) -> Value {
     match (target, key) {
         (Value::Object(map), None) => Value::Array(Rc::new(map.values().cloned().collect())),
-        (Value::Array(items), None) => Value::Array(Rc::clone(items)),
+        // A new array, as the runner's `FilteredArray`: `a[*] == a` is false.
+        (Value::Array(items), None) => Value::Array(Rc::new(items.as_ref().clone())),
         (_, None) => Value::Array(Rc::new(Vec::new())),
         (Value::Object(_), Some(k)) => k
             .to_key()
@@ -217,10 +220,16 @@ fn index_value(target: &Value, key: Option<&Value>) -> Value {
     }
 }
 
+/// The runner's `IndexHelper`: NaN and negatives miss; fractions are floored (`[1.9]` is `[1]`);
+/// above Int32 range misses.
 fn array_index(key: &Value) -> Option<usize> {
     let n = key.to_number();
+    if n.is_nan() || n < 0.0 {
+        return None;
+    }
+    let n = n.floor();
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    (n >= 0.0 && n < f64::from(i32::MAX) && n.fract() == 0.0).then_some(n as usize)
+    (n <= f64::from(i32::MAX)).then_some(n as usize)
 }
 
 /// An access on the result of a `*` filter: maps over its items, dropping the missing ones,
@@ -246,52 +255,81 @@ fn filtered_index(target: &Value, key: Option<&Value>) -> Value {
     Value::Array(Rc::new(out))
 }
 
-/// `format`: `{N}` takes argument N; `{{` and `}}` are literal braces.
-fn format(fmt: &str, args: &[Value]) -> Result<String, String> {
+/// `format`: `{N}` takes argument N (evaluated only when referenced, as the runner does);
+/// `{{` and `}}` are literal braces; `{N:}` is allowed, other format specifiers are not.
+fn format(
+    fmt: &str,
+    count: usize,
+    mut arg: impl FnMut(usize) -> Result<Value, String>,
+) -> Result<String, String> {
     let invalid = || format!("The following format string is invalid: {fmt}");
     let chars: Vec<char> = fmt.chars().collect();
     let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let lbrace = chars[i..].iter().position(|c| *c == '{').map(|p| p + i);
-        let rbrace = chars[i..].iter().position(|c| *c == '}').map(|p| p + i);
+    let mut pos = 0;
+    while pos < chars.len() {
+        let lbrace = chars[pos..].iter().position(|c| *c == '{').map(|p| p + pos);
+        let rbrace = chars[pos..].iter().position(|c| *c == '}').map(|p| p + pos);
         match (lbrace, rbrace) {
-            (Some(l), r) if r.is_none_or(|r| r > l) => {
-                if chars.get(l + 1) == Some(&'{') {
-                    out.extend(&chars[i..=l]);
-                    i = l + 2;
+            (Some(open), close) if close.is_none_or(|close| close > open) => {
+                if chars.get(open + 1) == Some(&'{') {
+                    out.extend(&chars[pos..=open]);
+                    pos = open + 2;
                     continue;
                 }
-                let mut j = l + 1;
-                while j < chars.len() && chars[j].is_ascii_digit() {
-                    j += 1;
+                let mut end = open + 1;
+                while end < chars.len() && chars[end].is_ascii_digit() {
+                    end += 1;
                 }
-                if j == l + 1 || chars.get(j) != Some(&'}') {
+                let mut spec = String::new();
+                if end > open + 1 && chars.get(end) == Some(&':') {
+                    end += 1;
+                    while end < chars.len() {
+                        match (chars[end], chars.get(end + 1)) {
+                            ('}', Some('}')) => {
+                                spec.push('}');
+                                end += 2;
+                            }
+                            ('}', _) => break,
+                            (c, _) => {
+                                spec.push(c);
+                                end += 1;
+                            }
+                        }
+                    }
+                }
+                if end == open + 1 || chars.get(end) != Some(&'}') {
                     return Err(invalid());
                 }
-                let index: usize = chars[l + 1..j]
+                let digits: String = chars[open + 1..]
                     .iter()
-                    .collect::<String>()
-                    .parse()
-                    .map_err(|_| invalid())?;
-                if index >= args.len() {
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                let index: usize = digits.parse().map_err(|_| invalid())?;
+                if index >= count {
                     return Err(format!(
                         "The following format string references more arguments than were supplied: {fmt}"
                     ));
                 }
-                out.extend(&chars[i..l]);
-                out.push_str(&args[index].to_text());
-                i = j + 1;
+                let value = arg(index)?;
+                if !spec.is_empty() {
+                    return Err(format!(
+                        "The format specifiers '{spec}' are not valid for objects of type '{}'",
+                        value.kind()
+                    ));
+                }
+                out.extend(&chars[pos..open]);
+                out.push_str(&value.to_text());
+                pos = end + 1;
             }
-            (_, Some(r)) => {
-                if chars.get(r + 1) != Some(&'}') {
+            (_, Some(close)) => {
+                if chars.get(close + 1) != Some(&'}') {
                     return Err(invalid());
                 }
-                out.extend(&chars[i..=r]);
-                i = r + 2;
+                out.extend(&chars[pos..=close]);
+                pos = close + 2;
             }
             _ => {
-                out.extend(&chars[i..]);
+                out.extend(&chars[pos..]);
                 break;
             }
         }

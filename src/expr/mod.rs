@@ -77,6 +77,25 @@ impl fmt::Display for ExprError {
 impl std::error::Error for ExprError {}
 
 impl ExprError {
+    /// The length in bytes of the token the error points at (at least 1).
+    pub fn token_len(&self) -> usize {
+        let at = self.byte_position().unwrap_or(0).min(self.expr.len());
+        self.expr[at..]
+            .find(|c: char| c.is_whitespace() || "()[],".contains(c))
+            .unwrap_or(self.expr.len() - at)
+            .max(1)
+    }
+
+    /// A one-line summary for messages: what went wrong, without the position suffix.
+    pub fn summary(&self) -> String {
+        match self.kind {
+            ErrorKind::Evaluation => format!("expression failed: {}", self.message),
+            ErrorKind::Lexing | ErrorKind::Parsing => {
+                format!("invalid expression: {}", self.message)
+            }
+        }
+    }
+
     /// The error's byte offset inside its expression text, where it has a position.
     pub fn byte_position(&self) -> Option<usize> {
         let chars = self.position?;

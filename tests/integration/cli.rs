@@ -23,7 +23,7 @@ fn exit_codes_zero_and_two() {
 
 #[test]
 fn commands_not_built_yet_say_so() {
-    for command in ["check", "run", "diff", "comment", "release", "init"] {
+    for command in ["run", "diff", "comment", "release", "init"] {
         let out = run(&repo().join("examples/iris"), &[command]);
         assert_eq!(code(&out), 2, "{command}");
         assert!(
@@ -91,4 +91,15 @@ fn quiet_lint_prints_nothing_on_success() {
     assert_eq!(code(&out), 0);
     assert_eq!(stderr(&out), "");
     assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn check_refuses_parts_it_cannot_run_yet_before_running_anything() {
+    let out = run(&repo().join("examples/iris"), &["check"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("does not support yet"), "{err}");
+    assert!(err.contains("stage `validate` has data checks"), "{err}");
+    assert!(err.contains("stage `evaluate` has metrics and gates"), "{err}");
+    assert!(!repo().join("examples/iris/data").exists(), "nothing ran");
 }

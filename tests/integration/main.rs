@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod expr_differential;
 mod expr_vectors;
 mod hazards;
 mod lint;

@@ -1,0 +1,12 @@
+//! `Plan` → `RunRecord`: the only module that spawns processes; steps, shells, file commands,
+//! masking, timeouts, cancellation.
+pub mod commands;
+pub mod console;
+pub mod contexts;
+pub mod file_commands;
+pub mod hash_files;
+pub mod host;
+pub mod mask;
+pub mod pipeline;
+pub mod shell;
+pub mod step;
