@@ -1,6 +1,7 @@
 //! `mlops-ci check` running real shells in temp folders: contexts, file and workflow commands,
 //! masking, outcomes, timeouts, cancellation and concurrent stages.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -193,7 +194,6 @@ stages:
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        use std::io::Write as _;
         out.stdin.as_ref().unwrap().write_all(s.as_bytes()).unwrap();
         String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()
     };
@@ -284,7 +284,7 @@ stages:
 #[test]
 fn a_timeout_kills_the_whole_process_group() {
     let dir = config_dir(
-        br#"version: 1
+        br"version: 1
 stages:
   a:
     steps:
@@ -294,7 +294,7 @@ stages:
           echo $! > bg.pid
           sleep 300
       - run: echo next
-"#,
+",
     );
     let started = Instant::now();
     let out = check(dir.path(), &[]);
@@ -334,7 +334,7 @@ fn wait_for(path: &Path) {
 #[test]
 fn cancellation_twenty_times_leaves_nothing_behind() {
     let dir = config_dir(
-        br#"version: 1
+        br"version: 1
 stages:
   a:
     steps:
@@ -347,7 +347,7 @@ stages:
   b:
     steps:
       - run: touch b-started; sleep 300
-"#,
+",
     );
     for round in 0..20 {
         let _ = std::fs::remove_file(dir.path().join("started"));
@@ -396,7 +396,7 @@ stages:
 fn independent_stages_run_at_the_same_time() {
     // Each stage waits for the other's marker: this passes only if both run at once.
     let dir = config_dir(
-        br#"version: 1
+        br"version: 1
 stages:
   a:
     steps:
@@ -404,7 +404,7 @@ stages:
   b:
     steps:
       - run: touch b.on; for i in $(seq 100); do test -e a.on && exit 0; sleep 0.1; done; exit 1
-"#,
+",
     );
     let out = check(dir.path(), &["--jobs", "2"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -413,7 +413,7 @@ stages:
 #[test]
 fn jobs_one_runs_stages_one_at_a_time() {
     let dir = config_dir(
-        br#"version: 1
+        br"version: 1
 stages:
   a:
     steps:
@@ -421,7 +421,7 @@ stages:
   b:
     steps:
       - run: test ! -e a.on && touch b.on && sleep 0.3 && rm b.on
-"#,
+",
     );
     let out = check(dir.path(), &["--jobs", "1"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -514,7 +514,7 @@ stages:
         "a child's command never reaches the host: {err}"
     );
     assert!(
-        lines.iter().any(|l| *l == "::warning::from child"),
+        lines.contains(&"::warning::from child"),
         "re-emitted as our own annotation: {err}"
     );
 }

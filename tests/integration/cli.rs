@@ -100,6 +100,9 @@ fn check_refuses_parts_it_cannot_run_yet_before_running_anything() {
     let err = stderr(&out);
     assert!(err.contains("does not support yet"), "{err}");
     assert!(err.contains("stage `validate` has data checks"), "{err}");
-    assert!(err.contains("stage `evaluate` has metrics and gates"), "{err}");
+    assert!(
+        err.contains("stage `evaluate` has metrics and gates"),
+        "{err}"
+    );
     assert!(!repo().join("examples/iris/data").exists(), "nothing ran");
 }
