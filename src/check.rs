@@ -31,9 +31,6 @@ fn unsupported(config: &Config) -> Vec<String> {
         if stage.image.is_some() {
             parts.push("an image build");
         }
-        if stage.steps.iter().any(|s| s.uses.is_some()) {
-            parts.push("`uses:` steps");
-        }
         if !parts.is_empty() {
             out.push(format!("stage `{name}` has {}", parts.join(", ")));
         }

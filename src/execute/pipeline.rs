@@ -3,8 +3,7 @@
 //! request, and every step's masked log kept in the run folder.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,12 +14,12 @@ use super::console::Console;
 use super::contexts::{self, RunBasics};
 use super::host::{RunHost, Status};
 use super::mask::Masker;
-use super::shell::{Shell, on_path};
-use super::step::{self, Exit, StepShared, StepSpec};
+use super::stage::StageState;
+use super::step::{self, StepShared};
 use crate::config::Config;
-use crate::config::model::{Stage, Step};
-use crate::expr::{Condition, Template, Value, run_scope};
-use crate::results::{GitInfo, Outcome, RunRecord, StageRecord, StepRecord, utc_timestamp};
+use crate::config::model::Stage;
+use crate::expr::{Condition, Value, run_scope};
+use crate::results::{GitInfo, Outcome, RunRecord, StageRecord, utc_timestamp};
 
 /// How a run is set up.
 #[derive(Debug, Clone)]
@@ -38,14 +37,14 @@ pub struct RunOptions {
 }
 
 /// Shared by every stage of a run.
-struct Run<'a> {
-    config: &'a Config,
-    basics: &'a RunBasics,
-    options: &'a RunOptions,
-    shared: StepShared,
-    cancel: watch::Receiver<bool>,
-    jobs: Semaphore,
-    event_path: PathBuf,
+pub(super) struct Run<'a> {
+    pub(super) config: &'a Config,
+    pub(super) basics: &'a RunBasics,
+    pub(super) options: &'a RunOptions,
+    pub(super) shared: StepShared,
+    pub(super) cancel: watch::Receiver<bool>,
+    pub(super) jobs: Semaphore,
+    pub(super) event_path: PathBuf,
 }
 
 /// What a finished stage leaves for the stages after it.
@@ -135,7 +134,7 @@ pub async fn run(
     }
 }
 
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -342,13 +341,14 @@ async fn run_stage(
                 "stage timed out after {} min",
                 stage.timeout_minutes.unwrap_or_default()
             ));
-            progress.status = Status::Failure;
+            progress.fail_stage();
         }
         let record = progress.step(stage, step, index, remaining).await;
         progress.records.push(record);
     }
+    progress.finish().await;
     let outputs = progress.outputs(stage, &mut reason);
-    let result = match progress.status {
+    let result = match progress.status() {
         Status::Success | Status::Incomplete => Outcome::Success,
         Status::Failure => Outcome::Failure,
         Status::Cancelled => Outcome::Cancelled,
@@ -392,377 +392,6 @@ async fn run_stage(
     record
 }
 
-/// A stage's running state: contexts, env from `GITHUB_ENV`, `PATH` additions, status.
-struct StageState<'r, 'a> {
-    run: &'r Run<'a>,
-    name: String,
-    ctx: IndexMap<String, Value>,
-    steps: serde_json::Map<String, serde_json::Value>,
-    github_env: IndexMap<String, String>,
-    path: Vec<String>,
-    status: Status,
-    records: Vec<StepRecord>,
-}
-
-impl<'r, 'a> StageState<'r, 'a> {
-    fn new(run: &'r Run<'a>, name: &str, ctx: IndexMap<String, Value>) -> Self {
-        Self {
-            run,
-            name: name.to_owned(),
-            ctx,
-            steps: serde_json::Map::new(),
-            github_env: IndexMap::new(),
-            path: Vec::new(),
-            status: Status::Success,
-            records: Vec::new(),
-        }
-    }
-
-    /// The stage's `outputs`, rendered after its steps; a failure to render fails the stage.
-    fn outputs(&mut self, stage: &Stage, reason: &mut Option<String>) -> IndexMap<String, String> {
-        let mut outputs = IndexMap::new();
-        for (key, template) in &stage.outputs {
-            match self.render(template.as_str()) {
-                Ok(v) => {
-                    let masker = self
-                        .run
-                        .shared
-                        .masker
-                        .read()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    outputs.insert(key.clone(), masker.mask(&v).into_owned());
-                }
-                Err(e) => {
-                    self.status = Status::Failure;
-                    reason.get_or_insert(format!("output `{key}`: {e}"));
-                }
-            }
-        }
-        outputs
-    }
-
-    fn host(&self) -> RunHost {
-        let status = if *self.run.cancel.borrow() {
-            Status::Cancelled
-        } else {
-            self.status
-        };
-        RunHost {
-            status,
-            workspace: self.run.options.workspace.clone(),
-        }
-    }
-
-    fn render(&self, text: &str) -> Result<String, String> {
-        Template::parse(text, run_scope())
-            .map_err(|(_, e)| e)
-            .and_then(|t| t.render(&self.ctx, Some(&self.host())))
-            .map_err(|e| e.to_string())
-    }
-
-    /// Env for a step: the config's, the stage's, `GITHUB_ENV`'s, then the step's own.
-    fn env_for(&mut self, stage: &Stage, step: &Step) -> Result<IndexMap<String, String>, String> {
-        let mut env = self.run.basics.env.clone();
-        self.ctx.insert("env".to_owned(), contexts::strings(&env));
-        for (layer, values) in [("stage", &stage.env), ("step", &IndexMap::new())] {
-            let _ = layer;
-            for (k, v) in values {
-                let value = self
-                    .render(v.as_str())
-                    .map_err(|e| format!("env `{k}`: {e}"))?;
-                env.insert(k.clone(), value);
-            }
-            self.ctx.insert("env".to_owned(), contexts::strings(&env));
-        }
-        env.extend(self.github_env.clone());
-        self.ctx.insert("env".to_owned(), contexts::strings(&env));
-        for (k, v) in &step.env {
-            let value = self
-                .render(v.as_str())
-                .map_err(|e| format!("env `{k}`: {e}"))?;
-            env.insert(k.clone(), value);
-        }
-        self.ctx.insert("env".to_owned(), contexts::strings(&env));
-        Ok(env)
-    }
-
-    async fn step(
-        &mut self,
-        stage: &Stage,
-        step: &Step,
-        index: usize,
-        remaining: Option<Duration>,
-    ) -> StepRecord {
-        let name = step_name(step, index);
-        let shown = self.render(&name).unwrap_or(name);
-        let mut record = StepRecord {
-            name: shown.clone(),
-            id: step.id.clone(),
-            outcome: Outcome::Skipped,
-            conclusion: Outcome::Skipped,
-            exit_code: None,
-            duration_ms: 0,
-            error: None,
-            log: None,
-            outputs: IndexMap::new(),
-            annotations: Vec::new(),
-            summary: None,
-        };
-        let env = match self.env_for(stage, step) {
-            Ok(env) => env,
-            Err(e) => return self.fail(record, e),
-        };
-        let condition = step.condition.as_ref().map_or("", |c| c.as_str());
-        match Condition::parse(condition, run_scope())
-            .map_err(|(_, e)| e)
-            .and_then(|c| c.holds(&self.ctx, Some(&self.host())))
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                self.remember_record(&record);
-                return record;
-            }
-            Err(e) => return self.fail(record, format!("its `if` failed: {e}")),
-        }
-        if remaining == Some(Duration::ZERO) {
-            return self.fail(record, "the stage's time limit was reached".to_owned());
-        }
-        let Some(script) = &step.run else {
-            return self.fail(record, "`uses:` steps are not supported yet".to_owned());
-        };
-        let script = match self.render(script.as_str()) {
-            Ok(s) => s,
-            Err(e) => return self.fail(record, format!("`run`: {e}")),
-        };
-        let spec = match self.spec(stage, step, index, script, env, remaining) {
-            Ok(spec) => spec,
-            Err(e) => return self.fail(record, e),
-        };
-        self.run
-            .shared
-            .console
-            .note(&self.name, &format!("▶ {shown}"));
-        let result = step::run(&spec, &self.run.shared, self.run.cancel.clone()).await;
-        record.log = spec
-            .log_path
-            .strip_prefix(&self.run.options.run_dir)
-            .ok()
-            .map(|p| p.display().to_string());
-        self.absorb(step, record, &result)
-    }
-
-    /// Records what a finished step did and carries its outputs, env and path forward.
-    fn absorb(
-        &mut self,
-        step: &Step,
-        mut record: StepRecord,
-        result: &step::StepRun,
-    ) -> StepRecord {
-        record.duration_ms = millis(result.duration);
-        record.annotations.clone_from(&result.annotations);
-        record.summary.clone_from(&result.summary);
-        record.exit_code = match result.exit {
-            Exit::Code(c) => Some(c),
-            _ => None,
-        };
-        let masker = self
-            .run
-            .shared
-            .masker
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        record.outputs = result
-            .outputs
-            .iter()
-            .map(|(k, v)| (k.clone(), masker.mask(v).into_owned()))
-            .collect();
-        for (k, v) in &result.env {
-            self.github_env.insert(k.clone(), v.clone());
-        }
-        for p in result.path.iter().rev() {
-            self.path.insert(0, p.clone());
-        }
-        record.outcome = if result.exit == Exit::Cancelled {
-            Outcome::Cancelled
-        } else if result.succeeded() {
-            Outcome::Success
-        } else {
-            Outcome::Failure
-        };
-        record.error = result.failure();
-        record.conclusion = match record.outcome {
-            Outcome::Failure if step.continue_on_error == Some(true) => Outcome::Success,
-            other => other,
-        };
-        match record.conclusion {
-            Outcome::Failure => self.status = Status::Failure,
-            Outcome::Cancelled => self.status = Status::Cancelled,
-            _ => {}
-        }
-        if let Some(e) = &record.error {
-            self.run
-                .shared
-                .console
-                .note(&self.name, &format!("✗ {}: {e}", record.name));
-        }
-        // Later expressions see the raw output values, as in Actions; the record keeps them masked.
-        let mut raw = record.clone();
-        raw.outputs.clone_from(&result.outputs);
-        self.remember_record(&raw);
-        record
-    }
-
-    fn spec(
-        &self,
-        stage: &Stage,
-        step: &Step,
-        index: usize,
-        script: String,
-        env: IndexMap<String, String>,
-        remaining: Option<Duration>,
-    ) -> Result<StepSpec, String> {
-        let options = self.run.options;
-        let defaults = &self.run.config.defaults.run;
-        let base_path = std::env::var("PATH").unwrap_or_default();
-        let path = if self.path.is_empty() {
-            base_path
-        } else {
-            format!("{}:{base_path}", self.path.join(":"))
-        };
-        let shell_name = step.shell.clone().or_else(|| defaults.shell.clone());
-        let shell = Shell::resolve(shell_name.as_deref(), |p| on_path(p, &path))?;
-        let wd = match step
-            .working_directory
-            .as_ref()
-            .map(|w| self.render(w.as_str()))
-            .transpose()?
-        {
-            Some(w) => w,
-            None => defaults
-                .working_directory
-                .clone()
-                .unwrap_or_else(|| ".".to_owned()),
-        };
-        let working_directory = options.workspace.join(wd);
-        let step_timeout = step
-            .timeout_minutes
-            .map(|m| Duration::from_secs_f64(m * 60.0));
-        let timeout = match (step_timeout, remaining) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let _ = stage;
-        let slug: String = step_name(step, index)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect::<String>()
-            .split('-')
-            .filter(|s| !s.is_empty())
-            .take(6)
-            .collect::<Vec<_>>()
-            .join("-");
-        let github = &self.run.basics.github;
-        let text = |k: &str| {
-            github
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let mut full_env = IndexMap::new();
-        if options.ci {
-            full_env.insert("CI".to_owned(), "true".to_owned());
-        }
-        for (k, v) in [
-            ("GITHUB_WORKSPACE", options.workspace.display().to_string()),
-            ("GITHUB_SHA", text("sha")),
-            ("GITHUB_REF", text("ref")),
-            ("GITHUB_REF_NAME", text("ref_name")),
-            ("GITHUB_EVENT_NAME", text("event_name")),
-            (
-                "GITHUB_EVENT_PATH",
-                self.run.event_path.display().to_string(),
-            ),
-            ("RUNNER_TEMP", options.temp_dir.display().to_string()),
-            ("RUNNER_OS", "Linux".to_owned()),
-            ("MLOPS_STAGE", self.name.clone()),
-            ("MLOPS_RUN_DIR", options.run_dir.display().to_string()),
-            ("MLOPS_CI_RUN_ID", options.run_id.clone()),
-            ("PATH", path),
-        ] {
-            full_env.insert(k.to_owned(), v);
-        }
-        full_env.extend(env);
-        Ok(StepSpec {
-            stage: self.name.clone(),
-            script,
-            shell,
-            working_directory,
-            env: full_env,
-            timeout,
-            step_dir: options
-                .temp_dir
-                .join(&self.name)
-                .join(format!("{:02}", index + 1)),
-            log_path: options
-                .run_dir
-                .join("logs")
-                .join(&self.name)
-                .join(format!("{:02}-{slug}.log", index + 1)),
-            debug: options.debug,
-        })
-    }
-
-    fn fail(&mut self, mut record: StepRecord, error: String) -> StepRecord {
-        self.run
-            .shared
-            .console
-            .note(&self.name, &format!("✗ {}: {error}", record.name));
-        record.outcome = Outcome::Failure;
-        record.conclusion = Outcome::Failure;
-        record.error = Some(error);
-        self.status = Status::Failure;
-        self.remember_record(&record);
-        record
-    }
-
-    fn remember_record(&mut self, record: &StepRecord) {
-        if let Some(id) = &record.id {
-            self.steps.insert(
-                id.clone(),
-                serde_json::json!({
-                    "outcome": record.outcome.as_str(),
-                    "conclusion": record.conclusion.as_str(),
-                    "outputs": record.outputs,
-                }),
-            );
-            self.ctx.insert(
-                "steps".to_owned(),
-                Value::from_json(&serde_json::Value::Object(self.steps.clone())),
-            );
-        }
-    }
-}
-
-fn step_name(step: &Step, index: usize) -> String {
-    match (&step.name, &step.run, &step.uses) {
-        (Some(n), _, _) => n.as_str().to_owned(),
-        (None, Some(r), _) => format!(
-            "Run {}",
-            r.as_str().lines().next().unwrap_or_default().trim()
-        ),
-        (None, None, Some(u)) => format!("Run {u}"),
-        _ => format!("step {}", index + 1),
-    }
-}
-
 /// Kills every process still tagged with this run's id (daemons a step left behind).
 pub fn reap(run_id: &str) -> usize {
     let tag = format!("MLOPS_CI_RUN_ID={run_id}");
@@ -800,6 +429,3 @@ pub fn reap(run_id: &str) -> usize {
     }
     killed
 }
-
-/// Rc-based values stay on one thread: the pipeline runs on a local task set.
-pub fn _assert_local(_: Rc<()>, _: &Path) {}

@@ -19,7 +19,7 @@ use super::commands::{Command, CommandState};
 use super::console::Console;
 use super::file_commands::{check_env_name, parse_key_values, parse_path_file};
 use super::mask::{MaskedStream, Masker};
-use super::shell::Shell;
+use super::shell::{Shell, ShellCommand};
 use crate::results::Annotation;
 
 /// Time a process group gets after SIGINT, then after SIGTERM, before SIGKILL (as the runner).
@@ -30,8 +30,7 @@ pub const GRACE_TERM: Duration = Duration::from_millis(2500);
 #[derive(Debug, Clone)]
 pub struct StepSpec {
     pub stage: String,
-    pub script: String,
-    pub shell: Shell,
+    pub launch: Launch,
     pub working_directory: PathBuf,
     /// Variables set on top of the inherited environment.
     pub env: IndexMap<String, String>,
@@ -40,6 +39,15 @@ pub struct StepSpec {
     pub step_dir: PathBuf,
     pub log_path: PathBuf,
     pub debug: bool,
+}
+
+/// What a step runs.
+#[derive(Debug, Clone)]
+pub enum Launch {
+    /// A `run:` script, written to a file and run by a shell.
+    Script { shell: Shell, script: String },
+    /// A program with arguments (a Node.js action).
+    Program { program: String, args: Vec<String> },
 }
 
 /// What shared state a step reads and updates.
@@ -155,22 +163,11 @@ pub async fn run(
     mut cancel: watch::Receiver<bool>,
 ) -> StepRun {
     let started = Instant::now();
-    let files = match Files::create(&spec.step_dir) {
-        Ok(f) => f,
-        Err(e) => {
-            return not_started(
-                format!("could not prepare `{}`: {e}", spec.step_dir.display()),
-                started,
-            );
-        }
+    let (files, command) = match prepare(spec) {
+        Ok(prepared) => prepared,
+        Err(why) => return not_started(why, started),
     };
-    let script = spec
-        .step_dir
-        .join(format!("script.{}", spec.shell.extension));
-    if let Err(e) = fs::write(&script, &spec.script) {
-        return not_started(format!("could not write the script: {e}"), started);
-    }
-    let (mut child, pgid, mut rx) = match start(spec, &files, &script) {
+    let (mut child, pgid, mut rx) = match start(spec, &files, &command) {
         Ok(started) => started,
         Err(why) => return not_started(why, started),
     };
@@ -251,15 +248,32 @@ pub async fn run(
     run
 }
 
+/// The step's file-command files and the command that runs it (a script written to a file).
+fn prepare(spec: &StepSpec) -> Result<(Files, ShellCommand), String> {
+    let files = Files::create(&spec.step_dir)
+        .map_err(|e| format!("could not prepare `{}`: {e}", spec.step_dir.display()))?;
+    let command = match &spec.launch {
+        Launch::Script { shell, script } => {
+            let path = spec.step_dir.join(format!("script.{}", shell.extension));
+            fs::write(&path, script).map_err(|e| format!("could not write the script: {e}"))?;
+            shell.command(&path)
+        }
+        Launch::Program { program, args } => ShellCommand {
+            program: program.clone(),
+            args: args.clone(),
+        },
+    };
+    Ok((files, command))
+}
+
 type Chunks = mpsc::Receiver<(usize, Vec<u8>)>;
 
 /// Spawns the step's shell in its own process group, with readers for its output.
 fn start(
     spec: &StepSpec,
     files: &Files,
-    script: &Path,
+    shell: &ShellCommand,
 ) -> Result<(tokio::process::Child, Option<Pid>, Chunks), String> {
-    let shell = spec.shell.command(script);
     let mut command = tokio::process::Command::new(&shell.program);
     command
         .args(&shell.args)

@@ -90,6 +90,9 @@ pub struct StepRecord {
     /// What the step wrote to `GITHUB_STEP_SUMMARY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// A composite action's own steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepRecord>,
 }
 
 /// An `::error`, `::warning` or `::notice` a step printed.
