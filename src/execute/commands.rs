@@ -37,10 +37,14 @@ pub enum Command {
     ResumeCommands(String),
     /// `::echo::on` / `::echo::off`.
     Echo(bool),
-    /// `set-output`, `save-state`, `set-env`, `add-path`: recognised and not acted on; the
-    /// file commands (`$GITHUB_OUTPUT`, `$GITHUB_STATE`, `$GITHUB_ENV`, `$GITHUB_PATH`) replace
-    /// them.
-    Deprecated(String),
+    /// `set-output`, `save-state`, `set-env`, `add-path`: the old forms of the file commands
+    /// (`$GITHUB_OUTPUT`, `$GITHUB_STATE`, `$GITHUB_ENV`, `$GITHUB_PATH`), with their `name`
+    /// property (none for `add-path`) and data. The runner decides which it still honours.
+    Deprecated {
+        command: String,
+        name: Option<String>,
+        value: String,
+    },
     /// `add-matcher`, `remove-matcher`: recognised, not supported yet.
     Unsupported(String),
     /// A recognised command with a value the runner rejects (`::echo::maybe`, an unsafe stop
@@ -163,7 +167,11 @@ pub fn parse_line(line: &str) -> Option<Command> {
         },
         "add-matcher" | "remove-matcher" => Command::Unsupported(name),
         // "set-output" | "save-state" | "set-env" | "add-path"
-        _ => Command::Deprecated(name),
+        _ => Command::Deprecated {
+            name: raw.property("name").map(str::to_owned),
+            value: raw.data,
+            command: name,
+        },
     };
     Some(command)
 }
@@ -435,15 +443,24 @@ mod tests {
             parse_line("::echo::maybe"),
             Some(Command::Invalid { name, .. }) if name == "echo"
         ));
-        for (line, name) in [
-            ("::set-output name=zoo::zar", "set-output"),
-            ("::set-env name=foo::bar", "set-env"),
-            ("::Add-Path::/zip", "add-path"),
-            ("::save-state name=a::b", "save-state"),
+        for (line, command, name, value) in [
+            (
+                "::set-output name=zoo::zar",
+                "set-output",
+                Some("zoo"),
+                "zar",
+            ),
+            ("::set-env name=foo::bar", "set-env", Some("foo"), "bar"),
+            ("::Add-Path::/zip", "add-path", None, "/zip"),
+            ("::save-state name=a::b", "save-state", Some("a"), "b"),
         ] {
             assert_eq!(
                 parse_line(line),
-                Some(Command::Deprecated(name.to_owned())),
+                Some(Command::Deprecated {
+                    command: command.to_owned(),
+                    name: name.map(str::to_owned),
+                    value: value.to_owned()
+                }),
                 "{line}"
             );
         }
@@ -474,7 +491,11 @@ mod tests {
         assert!(!state.is_stopped());
         assert_eq!(
             state.process("::set-env name=foo::baz"),
-            Some(Command::Deprecated("set-env".to_owned()))
+            Some(Command::Deprecated {
+                command: "set-env".to_owned(),
+                name: Some("foo".to_owned()),
+                value: "baz".to_owned()
+            })
         );
         // The token is no command once resumed.
         assert_eq!(state.process("::my-end-token::"), None);

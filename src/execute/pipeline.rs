@@ -198,31 +198,45 @@ async fn next(running: &mut Vec<StageFuture<'_>>) -> Option<StageRecord> {
     Some(record)
 }
 
-/// The status functions' view for a stage: failure if an ancestor failed.
-fn ancestors_status(config: &Config, name: &str, done: &HashMap<String, Finished>) -> Status {
-    let mut stack: Vec<&str> = config.stages[name]
+/// The status functions' view for a stage: failure if an ancestor failed; with the first
+/// ancestor (nearest first) that did not succeed.
+fn ancestors_status(
+    config: &Config,
+    name: &str,
+    done: &HashMap<String, Finished>,
+) -> (Status, Option<String>) {
+    let mut queue: std::collections::VecDeque<&str> = config.stages[name]
         .needs
         .iter()
         .map(String::as_str)
         .collect();
     let mut seen = Vec::new();
     let mut status = Status::Success;
-    while let Some(n) = stack.pop() {
+    let mut blocker = None;
+    while let Some(n) = queue.pop_front() {
         if seen.contains(&n) {
             continue;
         }
         seen.push(n);
-        match done.get(n).map(|f| f.record.result) {
+        let result = done.get(n).map(|f| f.record.result);
+        if matches!(
+            result,
+            Some(Outcome::Failure | Outcome::Cancelled | Outcome::Skipped)
+        ) && blocker.is_none()
+        {
+            blocker = Some(n.to_owned());
+        }
+        match result {
             Some(Outcome::Failure) => status = Status::Failure,
-            Some(Outcome::Cancelled) => return Status::Cancelled,
+            Some(Outcome::Cancelled) => return (Status::Cancelled, blocker),
             Some(Outcome::Skipped) if status == Status::Success => status = Status::Incomplete,
             _ => {}
         }
         if let Some(stage) = config.stages.get(n) {
-            stack.extend(stage.needs.iter().map(String::as_str));
+            queue.extend(stage.needs.iter().map(String::as_str));
         }
     }
-    status
+    (status, blocker)
 }
 
 fn skipped(name: &str, reason: String) -> StageRecord {
@@ -272,7 +286,7 @@ fn stage_gate(
     name: &str,
     stage: &Stage,
     ctx: &IndexMap<String, Value>,
-    ancestors: Status,
+    (ancestors, blocker): (Status, Option<String>),
 ) -> Option<StageRecord> {
     let cancelled = *run.cancel.borrow();
     let status = if cancelled {
@@ -297,7 +311,16 @@ fn stage_gate(
         Ok(false) if stage.condition.is_some() => {
             skipped(name, format!("`if: {condition}` is false"))
         }
-        Ok(false) => skipped(name, "a stage it needs did not succeed".to_owned()),
+        Ok(false) => skipped(
+            name,
+            match &blocker {
+                Some(b) if stage.needs.contains(b) => {
+                    format!("`{b}`, which it needs, did not succeed")
+                }
+                Some(b) => format!("`{b}`, which it needs through other stages, did not succeed"),
+                None => "a stage it needs did not succeed".to_owned(),
+            },
+        ),
         Err(e) => StageRecord {
             result: Outcome::Failure,
             ..skipped(name, format!("its `if` failed: {e}"))
@@ -321,7 +344,7 @@ async fn run_stage(
     stage: &Stage,
     needs: Vec<(String, StageRecord)>,
     finished: Vec<StageRecord>,
-    ancestors: Status,
+    ancestors: (Status, Option<String>),
 ) -> StageRecord {
     let ctx = stage_contexts(run, &needs, &finished);
     if let Some(record) = stage_gate(run, name, stage, &ctx, ancestors) {

@@ -64,6 +64,15 @@ impl Shell {
         })
     }
 
+    /// The same shell with its program given by full path, found on `path`.
+    #[must_use]
+    pub fn located(mut self, path: &str) -> Self {
+        if let Some(full) = self.template.first().and_then(|p| find(p, path)) {
+            self.template[0] = full.display().to_string();
+        }
+        self
+    }
+
     /// The command for a script at `script`.
     pub fn command(&self, script: &Path) -> ShellCommand {
         let path = script.display().to_string();
@@ -77,11 +86,20 @@ impl Shell {
 
 /// Whether `program` is an executable on `path` (a `PATH`-style list).
 pub fn on_path(program: &str, path: &str) -> bool {
+    find(program, path).is_some()
+}
+
+/// The full path of `program` on `path`, so the spawn need not search `PATH` itself.
+pub fn find(program: &str, path: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt as _;
-    std::env::split_paths(path).any(|dir| {
-        std::fs::metadata(dir.join(program))
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    if program.contains('/') {
+        return None;
+    }
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ impl<'r, 'a> StageState<'r, 'a> {
         Box::pin(async move {
             self.sync_contexts();
             let name = step_name(step, index);
-            let shown = self.render(&name).unwrap_or(name);
+            let shown = self.mask(&self.render(&name).unwrap_or(name));
             let record = blank_record(shown, step.id.clone());
             let env = match self.env_for(stage, step) {
                 Ok(env) => env,
@@ -266,7 +266,7 @@ impl<'r, 'a> StageState<'r, 'a> {
         let defaults = &self.run.config.defaults.run;
         let shell_name = step.shell.clone().or_else(|| defaults.shell.clone());
         let shell = match Shell::resolve(shell_name.as_deref(), |p| on_path(p, &path)) {
-            Ok(s) => s,
+            Ok(s) => s.located(&path),
             Err(e) => return self.fail(record, e),
         };
         let wd = match step
@@ -295,11 +295,7 @@ impl<'r, 'a> StageState<'r, 'a> {
             .console
             .note(&self.name, &format!("▶ {}", record.name));
         let result = step::run(spec, &self.run.shared, self.run.cancel.clone()).await;
-        record.log = spec
-            .log_path
-            .strip_prefix(&self.run.options.run_dir)
-            .ok()
-            .map(|p| p.display().to_string());
+        record.log = log_name(spec, &self.run.options.run_dir);
         self.absorb(step.continue_on_error == Some(true), record, &result)
     }
 
@@ -401,10 +397,7 @@ impl<'r, 'a> StageState<'r, 'a> {
             working_directory: options.workspace.join(wd),
             env: full_env,
             timeout,
-            step_dir: options
-                .temp_dir
-                .join(&self.name)
-                .join(format!("{number:02}")),
+            step_dir: options.temp_dir.join(&self.name),
             log_path: options
                 .run_dir
                 .join("logs")
@@ -751,11 +744,7 @@ impl<'r, 'a> StageState<'r, 'a> {
             });
         }
         let mut record = record;
-        record.log = spec
-            .log_path
-            .strip_prefix(&self.run.options.run_dir)
-            .ok()
-            .map(|p| p.display().to_string());
+        record.log = log_name(&spec, &self.run.options.run_dir);
         self.absorb(step.continue_on_error == Some(true), record, &result)
     }
 
@@ -791,6 +780,19 @@ impl<'r, 'a> StageState<'r, 'a> {
             self.records.push(record);
         }
     }
+}
+
+/// The step's log, relative to the run folder, if the step printed anything.
+fn log_name(spec: &StepSpec, run_dir: &std::path::Path) -> Option<String> {
+    spec.log_path
+        .is_file()
+        .then(|| {
+            spec.log_path
+                .strip_prefix(run_dir)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .flatten()
 }
 
 fn slug(name: &str) -> String {

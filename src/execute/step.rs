@@ -120,8 +120,12 @@ struct Files {
 }
 
 impl Files {
+    /// Empties (or creates) the files in `dir`: a stage's steps run one at a time, so they
+    /// share one folder, and truncating a file costs far less than creating one.
     fn create(dir: &Path) -> std::io::Result<Self> {
-        fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            fs::create_dir_all(dir)?;
+        }
         let files = Self {
             output: dir.join("output"),
             env: dir.join("env"),
@@ -244,7 +248,16 @@ pub async fn run(
         summary: None,
         file_error: None,
     };
+    run.outputs.extend(out.legacy_outputs);
+    run.state.extend(out.legacy_state);
+    run.env.extend(out.legacy_env);
+    run.path.extend(out.legacy_path);
     read_file_commands(&files, &masker, &mut run);
+    if !out.errors.is_empty() {
+        let mut errors = out.errors;
+        errors.extend(run.file_error.take());
+        run.file_error = Some(errors.join("; "));
+    }
     run
 }
 
@@ -379,7 +392,7 @@ fn read_file_commands(files: &Files, masker: &Masker, run: &mut StepRun) {
         }
         Err(e) => errors.push(format!("GITHUB_ENV {e}")),
     }
-    run.path = parse_path_file(&path);
+    run.path.extend(parse_path_file(&path));
     if !summary.trim().is_empty() {
         run.summary = Some(masker.mask(&summary).into_owned());
     }
@@ -396,22 +409,27 @@ struct Output<'a> {
     commands: CommandState,
     log: Option<fs::File>,
     annotations: Vec<Annotation>,
+    legacy_outputs: Vec<(String, String)>,
+    legacy_state: Vec<(String, String)>,
+    legacy_env: Vec<(String, String)>,
+    legacy_path: Vec<String>,
+    errors: Vec<String>,
 }
 
 impl<'a> Output<'a> {
     fn new(spec: &'a StepSpec, shared: &'a StepShared) -> Self {
-        let log = spec
-            .log_path
-            .parent()
-            .and_then(|d| fs::create_dir_all(d).ok())
-            .and_then(|()| fs::File::create(&spec.log_path).ok());
         Self {
             spec,
             shared,
             streams: [MaskedStream::new(), MaskedStream::new()],
             commands: CommandState::new(),
-            log,
+            log: None,
             annotations: Vec::new(),
+            legacy_outputs: Vec::new(),
+            legacy_state: Vec::new(),
+            legacy_env: Vec::new(),
+            legacy_path: Vec::new(),
+            errors: Vec::new(),
         }
     }
 
@@ -460,6 +478,17 @@ impl<'a> Output<'a> {
 
     fn print(&mut self, text: &str) {
         self.shared.console.line(&self.spec.stage, text);
+        if self.log.is_none() {
+            // Opened on the first line: a step that prints nothing costs no file.
+            let dir_ready = self
+                .spec
+                .log_path
+                .parent()
+                .is_some_and(|d| d.is_dir() || fs::create_dir_all(d).is_ok());
+            self.log = dir_ready
+                .then(|| fs::File::create(&self.spec.log_path).ok())
+                .flatten();
+        }
         if let Some(log) = &mut self.log {
             let _ = writeln!(log, "{text}");
         }
@@ -470,7 +499,12 @@ impl<'a> Output<'a> {
         match command {
             None => self.print(masked),
             Some(Command::AddMask(value)) => {
-                let outcome = self.shared.masker.write().unwrap_or_else(std::sync::PoisonError::into_inner).add(&value);
+                let outcome = self
+                    .shared
+                    .masker
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .add(&value);
                 if matches!(outcome, super::mask::MaskOutcome::Registered) {
                     console.command(&format!("::add-mask::{value}"));
                 } else {
@@ -490,15 +524,25 @@ impl<'a> Output<'a> {
                 let title = self.mask(&title);
                 self.print(&format!("▸ {title}"));
             }
-            Some(Command::Deprecated(name)) => self.print(&format!(
-                "warning: `::{name}::` is deprecated and ignored; write to the matching file (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STATE) instead"
+            Some(Command::Deprecated {
+                command,
+                name,
+                value,
+            }) => self.legacy(&command, name, value),
+            Some(Command::Unsupported(name)) => self.print(&format!(
+                "warning: `::{name}::` is not supported yet; ignored"
             )),
-            Some(Command::Unsupported(name)) => self.print(&format!("warning: `::{name}::` is not supported yet; ignored")),
-            Some(Command::Invalid { name, message }) => self.print(&format!("warning: invalid `::{name}::` command: {message}")),
+            Some(Command::Invalid { name, message }) => {
+                self.print(&format!("warning: invalid `::{name}::` command: {message}"));
+            }
             Some(Command::StopCommands(token)) => {
                 // The runner masks long stop tokens so a later step cannot guess them.
                 if token.chars().count() > 6 {
-                    self.shared.masker.write().unwrap_or_else(std::sync::PoisonError::into_inner).add(&token);
+                    self.shared
+                        .masker
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .add(&token);
                 }
                 if self.commands.echo() {
                     self.print(masked);
@@ -510,6 +554,50 @@ impl<'a> Output<'a> {
                 }
             }
         }
+    }
+
+    /// `::set-output`, `::save-state` (honoured, with a warning, as GitHub still does) and
+    /// `::set-env`, `::add-path` (honoured only under `ACTIONS_ALLOW_UNSECURE_COMMANDS=true`,
+    /// else they fail the step, as on GitHub).
+    fn legacy(&mut self, command: &str, name: Option<String>, value: String) {
+        let allowed = self
+            .spec
+            .env
+            .get("ACTIONS_ALLOW_UNSECURE_COMMANDS")
+            .is_some_and(|v| v == "true");
+        let file = match command {
+            "set-output" => "GITHUB_OUTPUT",
+            "save-state" => "GITHUB_STATE",
+            "set-env" => "GITHUB_ENV",
+            _ => "GITHUB_PATH",
+        };
+        match (command, name) {
+            ("set-output" | "save-state" | "set-env", None) => {
+                self.errors
+                    .push(format!("`::{command}::` needs a `name=` property"));
+                return;
+            }
+            ("set-output", Some(name)) => {
+                self.legacy_outputs.push((name, value));
+            }
+            ("save-state", Some(name)) => {
+                self.legacy_state.push((name, value));
+            }
+            ("set-env", Some(name)) if allowed => match check_env_name(&name) {
+                Ok(()) => self.legacy_env.push((name, value)),
+                Err(e) => self.errors.push(format!("`::set-env::`: {e}")),
+            },
+            ("add-path", _) if allowed => self.legacy_path.push(value),
+            _ => {
+                self.errors.push(format!(
+                    "the `{command}` command is disabled: write to `${file}`, or set `ACTIONS_ALLOW_UNSECURE_COMMANDS: true` in the step's env"
+                ));
+                return;
+            }
+        }
+        self.print(&format!(
+            "warning: the `{command}` command is deprecated; write to `${file}` instead"
+        ));
     }
 
     fn mask(&self, text: &str) -> String {

@@ -1,6 +1,7 @@
 //! (`Config`, invocation) → [`Plan`]: stage order from `needs`, what runs and why, and what
 //! would be published. Pure: no process, no network. May use `config` and `ci`.
 
+mod decide;
 mod graph;
 mod human;
 pub mod model;
@@ -12,7 +13,6 @@ use crate::ci::{EventKind, Invocation};
 use crate::config::model::{
     BaselineStore, CommentMode, Config, DataCheck, Gate, Image, Stage, Step, Switch,
 };
-use crate::diagnostic::backticked;
 
 /// The plan's JSON format version.
 pub const PLAN_VERSION: u32 = 1;
@@ -20,10 +20,22 @@ pub const PLAN_VERSION: u32 = 1;
 /// Builds the plan of `config` for `invocation`. `config_name` is how the file is shown and
 /// `repo_name` names the pipeline when the config does not.
 pub fn build(config: &Config, invocation: &Invocation, config_name: &str, repo_name: &str) -> Plan {
-    let stages = graph::order(&config.stages)
-        .into_iter()
-        .map(|name| plan_stage(name, &config.stages[name], config))
-        .collect();
+    let mut stages: Vec<PlannedStage> = Vec::new();
+    for name in graph::order(&config.stages) {
+        let stage = &config.stages[name];
+        let skipped: Vec<&str> = stage
+            .needs
+            .iter()
+            .filter(|n| {
+                stages
+                    .iter()
+                    .any(|p| &p.name == *n && p.decision.runs == Runs::No)
+            })
+            .map(String::as_str)
+            .collect();
+        let decision = decide::decide(stage, invocation, &skipped);
+        stages.push(plan_stage(name, stage, config, decision));
+    }
     Plan {
         plan_version: PLAN_VERSION,
         name: config.name.clone().unwrap_or_else(|| repo_name.to_owned()),
@@ -37,29 +49,7 @@ pub fn build(config: &Config, invocation: &Invocation, config_name: &str, repo_n
     }
 }
 
-fn plan_stage(name: &str, stage: &Stage, config: &Config) -> PlannedStage {
-    let after = if stage.needs.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", after {} succeed{}",
-            backticked(&stage.needs),
-            if stage.needs.len() == 1 { "s" } else { "" }
-        )
-    };
-    let decision = match &stage.condition {
-        None => Decision {
-            runs: Runs::Yes,
-            reason: format!("always (no `if:`){after}"),
-        },
-        Some(c) => Decision {
-            runs: Runs::Conditional,
-            reason: format!(
-                "if `{}` holds when the run reaches the stage{after}",
-                c.as_str()
-            ),
-        },
-    };
+fn plan_stage(name: &str, stage: &Stage, config: &Config, decision: Decision) -> PlannedStage {
     let mut parts: Vec<Part> = stage.data.iter().map(data_part).collect();
     parts.extend(
         stage

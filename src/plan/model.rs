@@ -47,6 +47,8 @@ pub enum Runs {
     Yes,
     /// Runs if its `if:` condition holds when the run reaches it.
     Conditional,
+    /// Skipped: its `if:` is false for this event, or a stage it needs is skipped.
+    No,
 }
 
 /// One part of a stage, in the order the stage runs them.

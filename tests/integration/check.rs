@@ -128,7 +128,7 @@ stages:
     assert_eq!(stage(&run, "b")["result"], "skipped");
     assert_eq!(
         stage(&run, "b")["reason"],
-        "a stage it needs did not succeed"
+        "`a`, which it needs, did not succeed"
     );
     assert_eq!(stage(&run, "c")["result"], "success");
     assert!(
@@ -478,6 +478,7 @@ stages:
       - run: |
           echo "::set-env name=X::y"
           echo "::warning::from child"
+        continue-on-error: true
 "#,
     );
     let out = mlops_ci(dir.path())
@@ -537,4 +538,34 @@ stages:
         stderr(&out)
     );
     assert!(!dir.path().join("ran").exists());
+}
+
+#[test]
+fn legacy_commands_follow_github_rules() {
+    let dir = config_dir(
+        br#"version: 1
+stages:
+  a:
+    steps:
+      - id: out
+        run: echo "::set-output name=v::legacy"
+      - run: test "${{ steps.out.outputs.v }}" = legacy
+      - id: env
+        continue-on-error: true
+        run: echo "::set-env name=X::y"
+      - run: test -z "$X"
+"#,
+    );
+    let out = check(dir.path(), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let run = run_json(dir.path());
+    let env = step(&run, "a", 2);
+    assert_eq!(env["outcome"], "failure");
+    assert!(
+        env["error"]
+            .as_str()
+            .unwrap()
+            .contains("the `set-env` command is disabled"),
+        "{env}"
+    );
 }

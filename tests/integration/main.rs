@@ -1,5 +1,6 @@
 //! One integration test binary: drives the real `mlops-ci` binary.
 
+mod act_workflows;
 mod actions;
 mod check;
 mod cli;
