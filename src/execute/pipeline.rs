@@ -415,8 +415,25 @@ async fn run_stage(
     record
 }
 
-/// Kills every process still tagged with this run's id (daemons a step left behind).
+/// Kills every process still tagged with this run's id (daemons a step left behind). Scans
+/// until a few scans in a row find none: a process caught mid-fork or mid-exec can be missed by
+/// one scan.
 pub fn reap(run_id: &str) -> usize {
+    let mut killed = 0;
+    let mut quiet = 0;
+    for _ in 0..40 {
+        let found = reap_once(run_id);
+        killed += found;
+        quiet = if found == 0 { quiet + 1 } else { 0 };
+        if quiet >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    killed
+}
+
+fn reap_once(run_id: &str) -> usize {
     let tag = format!("MLOPS_CI_RUN_ID={run_id}");
     let me = std::process::id();
     let mut killed = 0;
