@@ -60,7 +60,7 @@ pub struct RunDefaults {
     pub working_directory: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Baseline {
     /// Branch to compare with; default: `GITHUB_BASE_REF` on a PR, else the remote's default
@@ -73,6 +73,30 @@ pub struct Baseline {
     /// Where baseline results are kept.
     #[serde(default)]
     pub store: BaselineStore,
+    /// Fail the run when no baseline is found (default: report "no baseline" and pass
+    /// regression gates).
+    #[serde(default)]
+    pub required: bool,
+    /// How many first-parent commits to walk back from the merge-base to find one with a
+    /// recorded baseline.
+    #[serde(default = "default_walk")]
+    pub walk: u32,
+}
+
+fn default_walk() -> u32 {
+    50
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Self {
+            branch: None,
+            commit: BaselineCommit::default(),
+            store: BaselineStore::default(),
+            required: false,
+            walk: default_walk(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
