@@ -4,6 +4,7 @@
 mod check;
 pub mod ci;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod diagnostic;
 pub mod execute;
