@@ -25,9 +25,6 @@ fn unsupported(config: &Config) -> Vec<String> {
         if !stage.data.is_empty() {
             parts.push("data checks");
         }
-        if !stage.metrics.is_empty() || !stage.gates.is_empty() {
-            parts.push("metrics and gates");
-        }
         if stage.image.is_some() {
             parts.push("an image build");
         }
@@ -38,40 +35,153 @@ fn unsupported(config: &Config) -> Vec<String> {
     out
 }
 
+/// Stops what steps left running, writes `run.json`, and prints the closing report.
+fn write_record(
+    ctx: &Context,
+    config: &Config,
+    record: &RunRecord,
+    run_dir: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<()> {
+    let reaped = pipeline::reap(id);
+    let path = run_dir.join("run.json");
+    let json = serde_json::to_string_pretty(record).context("while writing the run record")?;
+    std::fs::write(&path, json + "\n")
+        .with_context(|| format!("while writing `{}`", path.display()))?;
+    if !ctx.quiet {
+        let shown = path
+            .strip_prefix(&ctx.dir)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        eprint!("{}", summary(record, &shown, config));
+        if reaped > 0 {
+            eprintln!("stopped {reaped} process(es) that steps left running");
+        }
+    }
+    Ok(())
+}
+
+/// Steps' scripts and file-command files live in memory where a tmpfs is at hand: files there
+/// cost microseconds to make, against milliseconds on disk.
+fn run_temp_dir() -> anyhow::Result<tempfile::TempDir> {
+    let shm = std::path::Path::new("/dev/shm");
+    let base = match std::env::var_os("TMPDIR") {
+        None if shm.is_dir() && tempfile::tempdir_in(shm).is_ok() => shm.to_path_buf(),
+        _ => std::env::temp_dir(),
+    };
+    tempfile::Builder::new()
+        .prefix("mlops-ci-")
+        .tempdir_in(&base)
+        .context("while creating the run's temp folder")
+}
+
+/// The config's top-level `env`, its expressions rendered with the run's first contexts.
+fn top_level_env(
+    config: &Config,
+    basics: &RunBasics,
+) -> anyhow::Result<indexmap::IndexMap<String, String>> {
+    let initial = contexts::initial(basics);
+    let mut env = indexmap::IndexMap::new();
+    for (name, value) in &config.env {
+        let rendered = Template::parse(value.as_str(), run_scope())
+            .map_err(|(_, e)| e)
+            .and_then(|t| t.render(&initial, None))
+            .map_err(|e| anyhow!("top-level env `{name}`: {e}"))?;
+        env.insert(name.clone(), rendered);
+    }
+    Ok(env)
+}
+
 /// A run id that sorts by time: `20261126T054000Z-4242`.
 fn run_id() -> String {
     let stamp = crate::results::utc_timestamp(SystemTime::now()).replace([':', '-'], "");
     format!("{stamp}-{}", std::process::id())
 }
 
+/// How a run is made: locally (`check`), or in CI with its results published (`run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Check,
+    Run,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Check => "check",
+            Self::Run => "run",
+        }
+    }
+}
+
+/// A finished run: its record, and what it ran on.
+struct Done {
+    status: ExitStatus,
+    record: RunRecord,
+    workspace: std::path::PathBuf,
+    config: Config,
+}
+
+/// `mlops-ci check`: the pipeline here; nothing leaves the machine.
 pub async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    Ok(execute(ctx, args, Mode::Check).await?.status)
+}
+
+/// `mlops-ci run`: the pipeline in CI; on a push to the baseline branch, its results become the
+/// baseline (a note on the commit, pushed to `origin`).
+pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    let invocation = ci::Invocation::from_env();
+    match invocation.event {
+        ci::EventKind::PullRequest => {
+            return Err(anyhow!(
+                "`mlops-ci run` on a pull request publishes the PR comment and commit status, which are not supported yet; use `mlops-ci check` in the PR job for now"
+            ));
+        }
+        ci::EventKind::Tag => {
+            return Err(anyhow!(
+                "`mlops-ci run` on a tag push makes a release, which is not supported yet"
+            ));
+        }
+        ci::EventKind::Push | ci::EventKind::Local => {}
+    }
+    let done = execute(ctx, args, Mode::Run).await?;
+    if done.status == ExitStatus::Success && invocation.event == ci::EventKind::Push {
+        crate::publish::baseline_note(
+            ctx,
+            &done.config,
+            &done.workspace,
+            &done.record,
+            &invocation,
+        )?;
+    }
+    Ok(done.status)
+}
+
+async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<Done> {
     let loaded = crate::load(ctx)?;
     let config = &loaded.config;
     let missing = unsupported(config);
     if !missing.is_empty() {
         return Err(anyhow!(
-            "this pipeline uses parts that `mlops-ci check` does not support yet: {}; the README's limits list what works",
+            "this pipeline uses parts that `mlops-ci {}` does not support yet: {}; the README's limits list what works",
+            mode.as_str(),
             missing.join("; ")
         ));
     }
     let workspace = crate::workspace(ctx, Some(&loaded));
     let env_var = |name: &str| std::env::var(name).ok();
     let github_actions = env_var("GITHUB_ACTIONS").as_deref() == Some("true");
+    let params = crate::measure::read_params(config, &workspace)?;
+    let found = crate::measure::find_baseline(config, &workspace, env_var)?;
+    if !ctx.quiet {
+        eprintln!("{}", found.message);
+    }
     let id = run_id();
     let run_dir = workspace.join(".mlops").join("runs").join(&id);
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("while creating `{}`", run_dir.display()))?;
-    // Steps' scripts and file-command files live in memory where a tmpfs is at hand: files
-    // there cost microseconds to make, against milliseconds on disk.
-    let shm = std::path::Path::new("/dev/shm");
-    let temp_base = match std::env::var_os("TMPDIR") {
-        None if shm.is_dir() && tempfile::tempdir_in(shm).is_ok() => shm.to_path_buf(),
-        _ => std::env::temp_dir(),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix("mlops-ci-")
-        .tempdir_in(&temp_base)
-        .context("while creating the run's temp folder")?;
+    let temp = run_temp_dir()?;
     let mut basics = RunBasics {
         github: ci::github_context(env_var, &workspace),
         env: indexmap::IndexMap::new(),
@@ -80,17 +190,14 @@ pub async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus
             .iter()
             .map(|n| (n.clone(), std::env::var(n).unwrap_or_default()))
             .collect(),
-        mode: "check",
+        mode: mode.as_str(),
         temp: temp.path().display().to_string(),
+        baseline: found
+            .used
+            .as_ref()
+            .map(|b| crate::measure::merged(&b.metrics)),
     };
-    let initial = contexts::initial(&basics);
-    for (name, value) in &config.env {
-        let rendered = Template::parse(value.as_str(), run_scope())
-            .map_err(|(_, e)| e)
-            .and_then(|t| t.render(&initial, None))
-            .map_err(|e| anyhow!("top-level env `{name}`: {e}"))?;
-        basics.env.insert(name.clone(), rendered);
-    }
+    basics.env = top_level_env(config, &basics)?;
     let options = RunOptions {
         run_id: id.clone(),
         workspace: workspace.clone(),
@@ -100,46 +207,54 @@ pub async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
         debug: ctx.verbose || env_var("RUNNER_DEBUG").as_deref() == Some("1"),
-        ci: github_actions,
+        ci: github_actions || mode == Mode::Run,
     };
-    let token = format!("mlops-ci-{}", uuid_like());
     let console = Arc::new(Console::new(
         ConsoleMode {
             terminal: std::io::stderr().is_terminal(),
             github_actions,
             quiet: ctx.quiet,
         },
-        token,
+        format!("mlops-ci-{}", uuid_like()),
     ));
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let signals = tokio::spawn(cancel_on_signals(cancel_tx, id.clone()));
-    let record = pipeline::run(config, &basics, &options, Arc::clone(&console), cancel_rx).await;
+    let judge = crate::measure::Judge {
+        workspace: workspace.clone(),
+        baseline: found.used.clone(),
+        input_error: std::cell::Cell::new(false),
+    };
+    let mut record = pipeline::run(
+        config,
+        &basics,
+        &options,
+        Arc::clone(&console),
+        cancel_rx,
+        &judge,
+    )
+    .await;
+    record.baseline = found.used;
+    record.params = params;
     signals.abort();
     console.close();
-    let reaped = pipeline::reap(&id);
-    let path = run_dir.join("run.json");
-    let json = serde_json::to_string_pretty(&record).context("while writing the run record")?;
-    std::fs::write(&path, json + "\n")
-        .with_context(|| format!("while writing `{}`", path.display()))?;
-    if !ctx.quiet {
-        eprint!(
-            "{}",
-            summary(
-                &record,
-                &path
-                    .strip_prefix(&ctx.dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string()
-            )
-        );
-        if reaped > 0 {
-            eprintln!("stopped {reaped} process(es) that steps left running");
-        }
+    write_record(ctx, config, &record, &run_dir, &id)?;
+    if judge.input_error.get() {
+        let why = record
+            .stages
+            .iter()
+            .filter_map(|s| s.reason.clone())
+            .find(|r| r.starts_with("stage `"));
+        return Err(anyhow!("{}", why.unwrap_or_default()));
     }
-    Ok(match record.result {
+    let status = match record.result {
         Outcome::Success | Outcome::Skipped => ExitStatus::Success,
         Outcome::Failure | Outcome::Cancelled => ExitStatus::Failed,
+    };
+    Ok(Done {
+        status,
+        record,
+        workspace,
+        config: loaded.config,
     })
 }
 
@@ -175,7 +290,83 @@ async fn cancel_on_signals(cancel: watch::Sender<bool>, run_id: String) {
 }
 
 /// The closing table: each stage's result and time, then where the record is.
-fn summary(record: &RunRecord, path: &str) -> String {
+/// This run's metrics against the baseline's, one row a metric, with the gates' tally.
+fn metrics_table(record: &RunRecord, config: &Config) -> String {
+    use std::fmt::Write as _;
+    let mut files = indexmap::IndexMap::new();
+    for stage in &record.stages {
+        files.extend(stage.metrics.clone());
+    }
+    if files.is_empty() {
+        return String::new();
+    }
+    let current = crate::measure::merged(&files);
+    let baseline = record
+        .baseline
+        .as_ref()
+        .map(|b| crate::measure::merged(&b.metrics));
+    let gates: Vec<crate::config::model::Gate> = config
+        .stages
+        .values()
+        .flat_map(|s| s.gates.clone())
+        .collect();
+    let deltas = crate::compare::compare_metrics(
+        &current,
+        baseline.as_ref(),
+        &crate::compare::directions(&gates),
+    );
+    let precision = usize::from(config.report.precision);
+    let shown = |v: Option<&serde_json::Value>| match v {
+        None => "-".to_owned(),
+        Some(serde_json::Value::Number(n)) if n.is_f64() => {
+            format!("{:.precision$}", n.as_f64().unwrap_or_default())
+        }
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let base_name = record
+        .baseline
+        .as_ref()
+        .map_or("baseline", |b| b.branch.as_str());
+    let width = deltas.iter().map(|d| d.key.len()).max().unwrap_or(6).max(6);
+    let mut out = format!(
+        "\n{:<width$}  {:>12}  {:>12}  {:>12}  status\n",
+        "metric", base_name, "this run", "change"
+    );
+    for d in &deltas {
+        let change = d
+            .change
+            .map_or_else(|| "-".to_owned(), |c| format!("{c:+.precision$}"));
+        let status = serde_json::to_value(d.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>12}  {:>12}  {:>12}  {status}",
+            d.key,
+            shown(d.baseline.as_ref()),
+            shown(d.current.as_ref()),
+            change
+        );
+    }
+    let verdicts: Vec<&crate::results::GateVerdict> =
+        record.stages.iter().flat_map(|s| &s.gates).collect();
+    if !verdicts.is_empty() {
+        let failed = verdicts.iter().filter(|g| !g.passed).count();
+        let _ = writeln!(
+            out,
+            "gates: {} passed, {failed} failed",
+            verdicts.len() - failed
+        );
+        for g in verdicts.iter().filter(|g| !g.passed) {
+            let _ = writeln!(out, "  ✗ {}: {}", g.name, g.reason);
+        }
+    }
+    out
+}
+
+fn summary(record: &RunRecord, path: &str, config: &Config) -> String {
     use std::fmt::Write as _;
     let width = record
         .stages
@@ -199,6 +390,7 @@ fn summary(record: &RunRecord, path: &str) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&metrics_table(record, config));
     let _ = writeln!(out, "\n{}: run record in {path}", record.result.as_str());
     out
 }

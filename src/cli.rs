@@ -48,13 +48,13 @@ pub enum Command {
     /// Run the whole pipeline locally and report against the baseline
     Check(CheckArgs),
     /// Run the pipeline in CI and publish its results
-    Run,
+    Run(CheckArgs),
     /// Print what a run would do, without doing it
     Plan(PlanArgs),
     /// Validate mlops.yaml and report every problem
     Lint,
-    /// Compare metrics with the baseline
-    Diff,
+    /// Compare the metrics of two revisions, printed as `dvc metrics diff` prints them
+    Diff(DiffArgs),
     /// Post the PR comment from a stored run
     Comment,
     /// Tag and release model images on a tag push
@@ -72,6 +72,36 @@ pub struct CheckArgs {
     /// Most stages to run at once [default: the number of CPUs]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+/// The flags mirror `dvc metrics diff`'s.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct DiffArgs {
+    /// The old revision: a commit, branch, tag or `HEAD~1`
+    #[arg(default_value = "HEAD")]
+    pub a_rev: String,
+    /// The new revision; `workspace` means the files on disk
+    #[arg(default_value = "workspace")]
+    pub b_rev: String,
+    /// Metrics files to compare [default: every stage's `metrics:` in mlops.yaml]
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub targets: Vec<String>,
+    /// Show unchanged metrics too
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print a Markdown table
+    #[arg(long, conflicts_with = "json")]
+    pub md: bool,
+    /// Print JSON, unrounded
+    #[arg(long)]
+    pub json: bool,
+    /// Digits after the point for floats in tables (0 means the default)
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub precision: u32,
+    /// Leave out the Path column
+    #[arg(long)]
+    pub no_path: bool,
 }
 
 #[derive(Debug, Args)]

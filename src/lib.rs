@@ -1,16 +1,21 @@
 //! `mlops-ci`: continuous integration and delivery for machine-learning repositories. This file is the only
 //! place that strings the stages together; each module's first line says what it owns.
 
+pub mod baseline;
 mod check;
 pub mod ci;
 pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod diagnostic;
+mod diff;
 pub mod execute;
 pub mod exit;
 pub mod expr;
+mod measure;
 pub mod plan;
+mod publish;
+pub mod report;
 pub mod results;
 
 use std::fmt::Write as _;
@@ -94,8 +99,8 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Expr(args) => expr_command(ctx, args),
         Command::Plan(args) => plan(ctx, args),
         Command::Check(args) => check::check(ctx, args).await,
-        Command::Run => not_built("run"),
-        Command::Diff => not_built("diff"),
+        Command::Run(args) => check::run(ctx, args).await,
+        Command::Diff(args) => diff::diff(ctx, args),
         Command::Comment => not_built("comment"),
         Command::Release => not_built("release"),
         Command::Init => not_built("init"),
@@ -221,6 +226,7 @@ fn expr_command(ctx: &Context, args: &ExprArgs) -> anyhow::Result<ExitStatus> {
             .unwrap_or_default(),
         mode: "check",
         temp: std::env::temp_dir().display().to_string(),
+        baseline: None,
     };
     let mut contexts = execute::contexts::initial(&basics);
     if let Some(file) = &args.context {

@@ -2,7 +2,6 @@
 //! `metrics` and `baseline`, each with its reason in words.
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::{Direction, Flat, number};
@@ -10,16 +9,7 @@ use crate::config::model::{Gate, Regression};
 use crate::expr::{Condition, Scope, Value};
 use crate::plan::gate_description;
 
-/// One gate's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GateVerdict {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metric: Option<String>,
-    pub passed: bool,
-    /// Why, in words: what was checked against what.
-    pub reason: String,
-}
+pub use crate::results::GateVerdict;
 
 /// Numbers as reasons show them: no float noise, no trailing zeros.
 pub fn num(v: f64) -> String {

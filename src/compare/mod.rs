@@ -14,8 +14,7 @@ pub use params::{ParamChange, params_diff, text_diff};
 
 use crate::config::model::{Better, Gate};
 
-/// Flattened metric keys to scalar values (numbers, strings, booleans).
-pub type Flat = IndexMap<String, Json>;
+pub use crate::results::Flat;
 
 /// Which way a metric gets better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,8 @@ pub struct RunBasics {
     pub mode: &'static str,
     /// `RUNNER_TEMP`.
     pub temp: String,
+    /// The baseline's metrics, flattened (the `baseline` context); `None` without a baseline.
+    pub baseline: Option<crate::results::Flat>,
 }
 
 /// The contexts at the start of a run.
@@ -49,7 +51,14 @@ pub fn initial(basics: &RunBasics) -> IndexMap<String, Value> {
     for name in ["steps", "needs", "stages", "metrics", "inputs", "vars"] {
         out.insert(name.to_owned(), Value::from_json(&json!({})));
     }
-    out.insert("baseline".to_owned(), Value::Null);
+    out.insert(
+        "baseline".to_owned(),
+        basics.baseline.as_ref().map_or(Value::Null, |b| {
+            Value::from_json(&serde_json::Value::Object(
+                b.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ))
+        }),
+    );
     out.insert(
         "mlops".to_owned(),
         Value::from_json(&json!({ "mode": basics.mode, "baseline_sha": null })),

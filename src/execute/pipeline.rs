@@ -19,7 +19,7 @@ use super::step::{self, StepShared};
 use crate::config::Config;
 use crate::config::model::Stage;
 use crate::expr::{Condition, Value, run_scope};
-use crate::results::{GitInfo, Outcome, RunRecord, StageRecord, utc_timestamp};
+use crate::results::{Flat, GateVerdict, GitInfo, Outcome, RunRecord, StageRecord, utc_timestamp};
 
 /// How a run is set up.
 #[derive(Debug, Clone)]
@@ -36,8 +36,27 @@ pub struct RunOptions {
     pub ci: bool,
 }
 
+/// What a stage's metrics and gates came to, after its steps.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub metrics: IndexMap<String, Flat>,
+    pub gates: Vec<GateVerdict>,
+    /// Why the stage fails, if its metrics could not be read or a gate failed.
+    pub failure: Option<String>,
+}
+
+/// Reads a stage's metrics and judges its gates once its steps succeeded. Provided by the
+/// caller, which owns metrics files and comparison; `so_far` holds every metrics file read
+/// before, by earlier stages.
+pub trait AfterSteps {
+    fn after_steps(&self, stage: &str, config: &Stage, so_far: &IndexMap<String, Flat>)
+    -> Measured;
+}
+
 /// Shared by every stage of a run.
 pub(super) struct Run<'a> {
+    pub(super) after: &'a dyn AfterSteps,
+    pub(super) metrics: std::cell::RefCell<IndexMap<String, Flat>>,
     pub(super) config: &'a Config,
     pub(super) basics: &'a RunBasics,
     pub(super) options: &'a RunOptions,
@@ -60,6 +79,7 @@ pub async fn run(
     options: &RunOptions,
     console: Arc<Console>,
     cancel: watch::Receiver<bool>,
+    after: &dyn AfterSteps,
 ) -> RunRecord {
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -84,6 +104,8 @@ pub async fn run(
             .map_or_else(|| "{}".to_owned(), ToString::to_string),
     );
     let run = Run {
+        after,
+        metrics: std::cell::RefCell::new(IndexMap::new()),
         config,
         basics,
         options,
@@ -104,6 +126,8 @@ pub async fn run(
         Outcome::Success
     };
     RunRecord {
+        baseline: None,
+        params: IndexMap::new(),
         version: crate::results::RUN_RECORD_VERSION,
         id: options.run_id.clone(),
         mode: basics.mode.to_owned(),
@@ -247,6 +271,8 @@ fn skipped(name: &str, reason: String) -> StageRecord {
         duration_ms: 0,
         steps: Vec::new(),
         outputs: IndexMap::new(),
+        metrics: IndexMap::new(),
+        gates: Vec::new(),
     }
 }
 
@@ -261,6 +287,14 @@ fn stage_contexts(
     finished: &[StageRecord],
 ) -> IndexMap<String, Value> {
     let mut ctx = contexts::initial(run.basics);
+    let mut metrics = Flat::new();
+    for file in run.metrics.borrow().values() {
+        metrics.extend(file.clone());
+    }
+    ctx.insert(
+        "metrics".to_owned(),
+        Value::from_json(&serde_json::Value::Object(metrics.into_iter().collect())),
+    );
     let needs_json: serde_json::Map<String, serde_json::Value> = needs
         .iter()
         .map(|(n, r)| (n.clone(), stage_object(r)))
@@ -389,6 +423,23 @@ async fn run_stage(
                 )
             });
     }
+    let mut result = result;
+    let mut measured = Measured::default();
+    if result == Outcome::Success && (!stage.metrics.is_empty() || !stage.gates.is_empty()) {
+        let so_far = run.metrics.borrow().clone();
+        measured = run.after.after_steps(name, stage, &so_far);
+        run.metrics.borrow_mut().extend(measured.metrics.clone());
+        for gate in &measured.gates {
+            let mark = if gate.passed { "✓" } else { "✗" };
+            run.shared
+                .console
+                .note(name, &format!("{mark} gate {}: {}", gate.name, gate.reason));
+        }
+        if let Some(why) = measured.failure.take() {
+            result = Outcome::Failure;
+            reason = Some(why);
+        }
+    }
     let elapsed = started.elapsed();
     let record = StageRecord {
         name: name.to_owned(),
@@ -397,6 +448,8 @@ async fn run_stage(
         duration_ms: millis(elapsed),
         steps: progress.records,
         outputs,
+        metrics: measured.metrics,
+        gates: measured.gates,
     };
     let summary = match &record.reason {
         Some(r) => format!(

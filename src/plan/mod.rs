@@ -169,13 +169,10 @@ pub fn gate_description(gate: &Gate) -> String {
         bounds.push(format!("<= {max}"));
     }
     if let Some(r) = gate.regression {
-        let direction = match gate.better {
-            Some(crate::config::model::Better::Lower) => "lower is better",
-            _ => "higher is better",
-        };
-        bounds.push(format!(
-            "worsens by at most {r} against the baseline ({direction})"
-        ));
+        bounds.push(format!("within {r} of the baseline"));
+    }
+    if gate.better == Some(crate::config::model::Better::Lower) {
+        bounds.push("lower is better".to_owned());
     }
     format!("{metric} {}", bounds.join(", "))
 }

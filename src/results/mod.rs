@@ -1,6 +1,8 @@
 //! What happened, as data: the run record (`run.json`), its stages and steps. Versioned: a
 //! stored run can be read back by later commands. Uses nothing else.
 
+pub mod metrics;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
@@ -42,7 +44,44 @@ pub struct RunRecord {
     pub started_at: String,
     pub duration_ms: u64,
     pub result: Outcome,
+    /// The baseline this run was compared with; `None` when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineUsed>,
+    /// The params files the stages name (and `params.yaml`), each flattened.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub params: IndexMap<String, Flat>,
     pub stages: Vec<StageRecord>,
+}
+
+/// Flattened metric (or param) keys to scalar values.
+pub type Flat = IndexMap<String, serde_json::Value>;
+
+/// Which baseline a run was compared with, and how it was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineUsed {
+    pub branch: String,
+    /// The commit whose results were used.
+    pub sha: String,
+    /// `notes` or `tree`.
+    pub source: String,
+    /// First-parent steps back from the merge-base to `sha`.
+    pub distance: u32,
+    /// The baseline's metrics, by file.
+    pub metrics: IndexMap<String, Flat>,
+    /// The baseline's params, by file.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub params: IndexMap<String, Flat>,
+}
+
+/// One gate's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateVerdict {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    pub passed: bool,
+    /// Why, in words: what was checked against what.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +102,11 @@ pub struct StageRecord {
     pub steps: Vec<StepRecord>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub outputs: IndexMap<String, String>,
+    /// The stage's metrics files, each flattened.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub metrics: IndexMap<String, Flat>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateVerdict>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

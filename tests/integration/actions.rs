@@ -2,25 +2,13 @@
 //! fetched from a local bare repository standing in for the server.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::common::{code, config_dir, mlops_ci, stderr};
+use crate::common::{code, config_dir, git, mlops_ci, run_json, stderr};
 
 fn write(dir: &Path, path: &str, text: &str) {
     let p = dir.join(path);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
-}
-
-fn run_json(dir: &Path) -> serde_json::Value {
-    let runs = dir.join(".mlops/runs");
-    let id = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    serde_json::from_str(&std::fs::read_to_string(id.join("run.json")).unwrap()).unwrap()
 }
 
 const COMPOSITE: &str = r#"name: greet
@@ -137,23 +125,6 @@ stages:
     let steps = run["stages"][0]["steps"].as_array().unwrap();
     assert_eq!(steps.last().unwrap()["name"], "Post Run ./actions/js");
     assert_eq!(steps.last().unwrap()["conclusion"], "success");
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -6,18 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{code, config_dir, mlops_ci, stderr};
-
-fn run_json(dir: &Path) -> serde_json::Value {
-    let runs = dir.join(".mlops/runs");
-    let mut ids: Vec<_> = std::fs::read_dir(&runs)
-        .expect("a run folder")
-        .map(|e| e.unwrap().path())
-        .collect();
-    ids.sort();
-    let text = std::fs::read_to_string(ids.last().unwrap().join("run.json")).expect("run.json");
-    serde_json::from_str(&text).unwrap()
-}
+use crate::common::{code, config_dir, mlops_ci, run_json, stderr};
 
 fn check(dir: &Path, args: &[&str]) -> std::process::Output {
     mlops_ci(dir).arg("check").args(args).output().unwrap()

@@ -47,3 +47,43 @@ pub fn config_dir(text: &[u8]) -> tempfile::TempDir {
     std::fs::write(dir.path().join("mlops.yaml"), text).expect("write config");
     dir
 }
+
+/// Runs real `git` in `dir`, isolated from the user's and system's config, and returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The record of the latest run in `dir`.
+pub fn run_json(dir: &Path) -> serde_json::Value {
+    let runs = dir.join(".mlops/runs");
+    let mut ids: Vec<_> = std::fs::read_dir(&runs)
+        .expect("a run folder")
+        .map(|e| e.unwrap().path())
+        .collect();
+    ids.sort();
+    let text = std::fs::read_to_string(ids.last().unwrap().join("run.json")).expect("run.json");
+    serde_json::from_str(&text).unwrap()
+}

@@ -2,11 +2,14 @@
 
 mod act_workflows;
 mod actions;
+mod baseline;
 mod check;
 mod cli;
 mod common;
+mod diff;
 mod expr_differential;
 mod expr_vectors;
+mod gates;
 mod hazards;
 mod lint;
 mod plan;
