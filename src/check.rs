@@ -366,6 +366,40 @@ fn metrics_table(record: &RunRecord, config: &Config) -> String {
     out
 }
 
+/// Params that differ from the baseline's, file by file.
+fn params_table(record: &RunRecord) -> String {
+    use std::fmt::Write as _;
+    let Some(baseline) = &record.baseline else {
+        return String::new();
+    };
+    if baseline.params.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let empty = crate::results::Flat::new();
+    for (path, params) in &record.params {
+        for change in
+            crate::compare::params_diff(baseline.params.get(path).unwrap_or(&empty), params)
+        {
+            let show = |v: Option<&serde_json::Value>| {
+                v.map_or_else(|| "-".to_owned(), ToString::to_string)
+            };
+            let _ = writeln!(
+                out,
+                "  {path}  {}: {} → {}",
+                change.key,
+                show(change.old.as_ref()),
+                show(change.new.as_ref())
+            );
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nparams changed against {}:\n{out}", baseline.branch)
+    }
+}
+
 fn summary(record: &RunRecord, path: &str, config: &Config) -> String {
     use std::fmt::Write as _;
     let width = record
@@ -391,6 +425,7 @@ fn summary(record: &RunRecord, path: &str, config: &Config) -> String {
         out.push('\n');
     }
     out.push_str(&metrics_table(record, config));
+    out.push_str(&params_table(record));
     let _ = writeln!(out, "\n{}: run record in {path}", record.result.as_str());
     out
 }

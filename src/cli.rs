@@ -78,12 +78,15 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)]
 pub struct DiffArgs {
-    /// The old revision: a commit, branch, tag or `HEAD~1`
-    #[arg(default_value = "HEAD")]
-    pub a_rev: String,
+    /// The old revision: a commit, branch, tag or `HEAD~1` [default: the baseline, as mlops.yaml's
+    /// `baseline:` finds it, from its note or its tree]
+    pub a_rev: Option<String>,
     /// The new revision; `workspace` means the files on disk
     #[arg(default_value = "workspace")]
     pub b_rev: String,
+    /// Take the new side's metrics from a stored run record instead of B
+    #[arg(long, value_name = "RUN.json", conflicts_with = "b_rev")]
+    pub run: Option<PathBuf>,
     /// Metrics files to compare [default: every stage's `metrics:` in mlops.yaml]
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub targets: Vec<String>,

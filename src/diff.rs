@@ -36,8 +36,17 @@ pub(crate) fn diff(ctx: &Context, args: &DiffArgs) -> anyhow::Result<ExitStatus>
         (targets, crate::workspace(ctx, loaded.as_ref()))
     };
 
-    let old = read_revision(&root, &args.a_rev, &targets)?;
-    let new = read_revision(&root, &args.b_rev, &targets)?;
+    let (a_name, old) = match &args.a_rev {
+        Some(rev) => (rev.clone(), read_revision(&root, rev, &targets)?),
+        None => baseline_side(ctx, &root, &targets)?,
+    };
+    let (b_name, new) = match &args.run {
+        Some(path) => ("run".to_owned(), run_side(&ctx.dir.join(path), &targets)?),
+        None => (
+            args.b_rev.clone(),
+            read_revision(&root, &args.b_rev, &targets)?,
+        ),
+    };
     let opts = DiffOptions {
         all: args.all,
         precision: args.precision,
@@ -48,13 +57,67 @@ pub(crate) fn diff(ctx: &Context, args: &DiffArgs) -> anyhow::Result<ExitStatus>
         } else {
             DiffFormat::Plain
         },
-        a_rev: args.a_rev.clone(),
-        b_rev: args.b_rev.clone(),
+        a_rev: a_name,
+        b_rev: b_name,
         no_path: args.no_path,
     };
     let text = metrics_diff(&old, &new, &opts);
     write!(std::io::stdout(), "{text}").context("while printing the metrics diff")?;
     Ok(ExitStatus::Success)
+}
+
+/// Flattened JSON metrics (a note's, a run record's) as metric files, for `targets` only.
+fn from_flat(
+    files: &indexmap::IndexMap<String, crate::results::Flat>,
+    targets: &IndexSet<String>,
+) -> anyhow::Result<MetricFiles> {
+    let mut out = MetricFiles::new();
+    for (path, flat) in files {
+        if !targets.contains(&normalize(path)) {
+            continue;
+        }
+        let mut m = metrics::Metrics::new();
+        for (k, v) in flat {
+            let value = serde_json::from_value(v.clone())
+                .with_context(|| format!("`{path}`: `{k}` is not a metric value"))?;
+            m.insert(k.clone(), value);
+        }
+        out.insert(normalize(path), m);
+    }
+    Ok(out)
+}
+
+/// The baseline's metrics, named by its branch: from its note, or its tree (`baseline.store`).
+fn baseline_side(
+    ctx: &Context,
+    root: &Path,
+    targets: &IndexSet<String>,
+) -> anyhow::Result<(String, MetricFiles)> {
+    let loaded = crate::load(ctx).context("the baseline comes from mlops.yaml's `baseline:`")?;
+    let found = crate::measure::find_baseline(&loaded.config, root, |n| std::env::var(n).ok())?;
+    let Some(used) = found.used else {
+        return Err(anyhow!(
+            "{}; name the revisions to compare, such as `mlops-ci diff main HEAD`",
+            found.message
+        ));
+    };
+    if !ctx.quiet {
+        eprintln!("{}", found.message);
+    }
+    Ok((used.branch.clone(), from_flat(&used.metrics, targets)?))
+}
+
+/// The metrics a stored run record holds.
+fn run_side(path: &Path, targets: &IndexSet<String>) -> anyhow::Result<MetricFiles> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("while reading `{}`", path.display()))?;
+    let record: crate::results::RunRecord = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not a run record", path.display()))?;
+    let mut files = indexmap::IndexMap::new();
+    for stage in &record.stages {
+        files.extend(stage.metrics.clone());
+    }
+    from_flat(&files, targets)
 }
 
 /// `./a/b.json` → `a/b.json`, the way DVC names files in its output.

@@ -412,7 +412,9 @@ fn dvc_defaults_head_against_the_workspace() {
     let theirs = dvc_command(dir.path(), &["metrics", "diff"])
         .output()
         .unwrap();
-    let ours = run(dir.path(), &["diff"]);
+    // DVC's defaults are `HEAD` and the workspace; ours compares with the baseline when no
+    // revision is named, so name `HEAD`.
+    let ours = run(dir.path(), &["diff", "HEAD"]);
     assert_eq!(code(&ours), 0, "{}", stderr(&ours));
     assert_eq!(stdout(&ours), String::from_utf8(theirs.stdout).unwrap());
     assert!(stdout(&ours).starts_with("Path    Metric    HEAD    workspace    Change\n"));

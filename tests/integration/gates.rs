@@ -250,3 +250,48 @@ fn a_push_to_main_records_the_baseline_a_pr_is_judged_against() {
         stderr(&out)
     );
 }
+
+#[test]
+fn diff_without_revisions_compares_the_baseline_with_the_workspace_or_a_run() {
+    let dir = repo(
+        "notes",
+        r#"echo '{"accuracy": 0.91, "loss": 0.2}' > metrics.json"#,
+    );
+    let d = dir.path();
+    let main = git(d, &["rev-parse", "main"]);
+    let note = r#"{"version": 1, "metrics": {"metrics.json": {"accuracy": 0.933, "loss": 0.2}}, "recorded_at": "2026-11-26T00:00:00Z"}"#;
+    git(d, &["notes", "--ref=mlops-ci", "add", "-m", note, &main]);
+    let out = mlops_ci(d).arg("diff").output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        crate::common::stdout(&out),
+        "Path          Metric    main    workspace    Change\nmetrics.json  accuracy  0.933   0.93         -0.003\n"
+    );
+    let _ = mlops_ci(d).arg("check").output().unwrap();
+    let runs = d.join(".mlops/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("run.json");
+    let out = mlops_ci(d)
+        .args(["diff", "--md", "--run", run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        crate::common::stdout(&out),
+        "| Path         | Metric   | main   | run   | Change   |\n|--------------|----------|--------|-------|----------|\n| metrics.json | accuracy | 0.933  | 0.91  | -0.023   |\n\n"
+    );
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("mlops.yaml"), config("notes", "true")).unwrap();
+    let out = mlops_ci(empty.path()).arg("diff").output().unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("name the revisions to compare"),
+        "{}",
+        stderr(&out)
+    );
+}
