@@ -59,12 +59,19 @@ pub enum Command {
     Comment,
     /// Tag and release model images on a tag push
     Release,
-    /// Print the JSON Schema of mlops.yaml
-    Schema,
+    /// Print the JSON Schema of mlops.yaml (or, with --run, of run.json)
+    Schema(SchemaArgs),
     /// Evaluate a `${{ }}` expression and print the result as JSON
     Expr(ExprArgs),
     /// Write a starter mlops.yaml
     Init,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of the run record (`.mlops/runs/<id>/run.json`) instead
+    #[arg(long)]
+    pub run: bool,
 }
 
 #[derive(Debug, Args)]

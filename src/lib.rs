@@ -95,7 +95,7 @@ impl Context {
 pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Lint => lint(ctx),
-        Command::Schema => schema(),
+        Command::Schema(args) => schema(args.run),
         Command::Expr(args) => expr_command(ctx, args),
         Command::Plan(args) => plan(ctx, args),
         Command::Check(args) => check::check(ctx, args).await,
@@ -140,9 +140,21 @@ fn lint(ctx: &Context) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn schema() -> anyhow::Result<ExitStatus> {
-    let text =
-        serde_json::to_string_pretty(config::schema()).context("while printing the schema")?;
+fn schema(run_record: bool) -> anyhow::Result<ExitStatus> {
+    let value = if run_record {
+        let mut schema = serde_json::to_value(schemars::schema_for!(results::RunRecord))
+            .context("while printing the schema")?;
+        if let Some(obj) = schema.as_object_mut() {
+            obj.insert(
+                "$id".to_owned(),
+                "https://mlops-ci.dev/schema/run.schema.json".into(),
+            );
+        }
+        schema
+    } else {
+        config::schema().clone()
+    };
+    let text = serde_json::to_string_pretty(&value).context("while printing the schema")?;
     writeln!(std::io::stdout(), "{text}").context("while printing the schema")?;
     Ok(ExitStatus::Success)
 }

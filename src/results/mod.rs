@@ -6,13 +6,14 @@ pub mod metrics;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The version of `run.json`'s format.
 pub const RUN_RECORD_VERSION: u32 = 1;
 
 /// How a stage, a step or the run ended, as GitHub names job and step results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Success,
@@ -33,7 +34,7 @@ impl Outcome {
 }
 
 /// One run of the pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunRecord {
     pub version: u32,
     pub id: String,
@@ -57,7 +58,7 @@ pub struct RunRecord {
 pub type Flat = IndexMap<String, serde_json::Value>;
 
 /// Which baseline a run was compared with, and how it was found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineUsed {
     pub branch: String,
     /// The commit whose results were used.
@@ -74,7 +75,7 @@ pub struct BaselineUsed {
 }
 
 /// One gate's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GateVerdict {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,14 +85,14 @@ pub struct GateVerdict {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GitInfo {
     pub sha: String,
     #[serde(rename = "ref")]
     pub git_ref: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StageRecord {
     pub name: String,
     pub result: Outcome,
@@ -109,7 +110,7 @@ pub struct StageRecord {
     pub gates: Vec<GateVerdict>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StepRecord {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +141,7 @@ pub struct StepRecord {
 }
 
 /// An `::error`, `::warning` or `::notice` a step printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Annotation {
     pub level: String,
     pub message: String,
