@@ -87,3 +87,20 @@ pub fn run_json(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(ids.last().unwrap().join("run.json")).expect("run.json");
     serde_json::from_str(&text).unwrap()
 }
+
+/// JSON equality with numbers compared as `f64` (`2.0 == 2`), keys in order.
+pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a, b) {
+        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && json_eq(va, vb))
+        }
+        _ => a == b,
+    }
+}

@@ -64,6 +64,7 @@
 //!     not generated. (The runner and our engine accept the empty specifier `{0:}`; TS reads
 //!     it too, so it could be generated, but is not yet.)
 
+use crate::common::json_eq;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -835,22 +836,6 @@ fn fits_ts_lexer(text: &str) -> bool {
 
 // ---------------------------------------------------------------------------------------------
 // Running and comparing
-
-fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    match (a, b) {
-        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((ka, va), (kb, vb))| ka == kb && json_eq(va, vb))
-        }
-        _ => a == b,
-    }
-}
 
 /// Our engine's answer in eval.mjs's shape.
 fn ours(text: &str, contexts: &IndexMap<String, Value>) -> serde_json::Value {

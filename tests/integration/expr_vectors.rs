@@ -4,23 +4,7 @@
 use indexmap::IndexMap;
 use mlops_ci::expr::{Expr, Scope, Value};
 
-use crate::common::fixtures;
-
-fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    match (a, b) {
-        (serde_json::Value::Number(x), serde_json::Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((ka, va), (kb, vb))| ka == kb && json_eq(va, vb))
-        }
-        _ => a == b,
-    }
-}
+use crate::common::{fixtures, json_eq};
 
 /// Runs one case; `Err` says how it failed.
 fn run_case(case: &serde_json::Value) -> Result<(), String> {
