@@ -12,9 +12,10 @@ mod diff;
 pub mod execute;
 pub mod exit;
 pub mod expr;
+pub mod forge;
 mod measure;
 pub mod plan;
-mod publish;
+pub mod publish;
 pub mod report;
 pub mod results;
 

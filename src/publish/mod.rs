@@ -1,6 +1,8 @@
 //! Side effects on the outside world, always last: so far, recording a run on the baseline
 //! branch as the baseline (a note on its commit, pushed to `origin`).
 
+pub mod comment;
+
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow};

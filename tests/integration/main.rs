@@ -9,6 +9,7 @@ mod common;
 mod diff;
 mod expr_differential;
 mod expr_vectors;
+mod forge;
 mod gates;
 mod github_emulator;
 mod hazards;
