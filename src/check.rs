@@ -129,31 +129,30 @@ pub async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus
 }
 
 /// `mlops-ci run`: the pipeline in CI; on a push to the baseline branch, its results become the
-/// baseline (a note on the commit, pushed to `origin`).
+/// baseline (a note on the commit, pushed to `origin`); on a pull request, the report becomes the
+/// one sticky PR comment and the job summary.
 pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let invocation = ci::Invocation::from_env();
-    match invocation.event {
-        ci::EventKind::PullRequest => {
-            return Err(anyhow!(
-                "`mlops-ci run` on a pull request publishes the PR comment and commit status, which are not supported yet; use `mlops-ci check` in the PR job for now"
-            ));
-        }
-        ci::EventKind::Tag => {
-            return Err(anyhow!(
-                "`mlops-ci run` on a tag push makes a release, which is not supported yet"
-            ));
-        }
-        ci::EventKind::Push | ci::EventKind::Local => {}
+    if invocation.event == ci::EventKind::Tag {
+        return Err(anyhow!(
+            "`mlops-ci run` on a tag push makes a release, which is not supported yet"
+        ));
     }
     let done = execute(ctx, args, Mode::Run).await?;
-    if done.status == ExitStatus::Success && invocation.event == ci::EventKind::Push {
-        crate::publish::baseline_note(
-            ctx,
-            &done.config,
-            &done.workspace,
-            &done.record,
-            &invocation,
-        )?;
+    match invocation.event {
+        ci::EventKind::Push if done.status == ExitStatus::Success => {
+            crate::publish::baseline_note(
+                ctx,
+                &done.config,
+                &done.workspace,
+                &done.record,
+                &invocation,
+            )?;
+        }
+        ci::EventKind::PullRequest => {
+            crate::publish::pull_request(ctx, &done.config, &done.workspace, &done.record).await?;
+        }
+        _ => {}
     }
     Ok(done.status)
 }

@@ -115,3 +115,167 @@ pub fn baseline_note(
     }
     Ok(())
 }
+
+/// The comparison a report shows: every metric against the baseline, and every gate verdict.
+fn comparison(config: &Config, record: &RunRecord) -> crate::compare::Comparison {
+    let mut files = indexmap::IndexMap::new();
+    for stage in &record.stages {
+        files.extend(stage.metrics.clone());
+    }
+    let merge = |files: &indexmap::IndexMap<String, Flat>| {
+        let mut out = Flat::new();
+        for f in files.values() {
+            out.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        out
+    };
+    let current = merge(&files);
+    let baseline = record.baseline.as_ref().map(|b| merge(&b.metrics));
+    let gates: Vec<crate::config::model::Gate> = config
+        .stages
+        .values()
+        .flat_map(|s| s.gates.clone())
+        .collect();
+    crate::compare::Comparison {
+        metrics: crate::compare::compare_metrics(
+            &current,
+            baseline.as_ref(),
+            &crate::compare::directions(&gates),
+        ),
+        gates: record.stages.iter().flat_map(|s| s.gates.clone()).collect(),
+        has_baseline: record.baseline.is_some(),
+    }
+}
+
+/// On a pull request: the report as the one sticky PR comment (unless `report.comment: off`)
+/// and in the job summary. A fork's read-only token cannot comment: the summary still gets it.
+pub async fn pull_request(
+    ctx: &Context,
+    config: &Config,
+    workspace: &Path,
+    record: &RunRecord,
+) -> anyhow::Result<()> {
+    use crate::forge::Repo;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let event_path = env("GITHUB_EVENT_PATH")
+        .ok_or_else(|| anyhow!("`GITHUB_EVENT_PATH` is not set: no pull request to report on"))?;
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(&event_path)
+            .with_context(|| format!("while reading `{event_path}`"))?,
+    )
+    .with_context(|| format!("`{event_path}` is not a JSON event"))?;
+    let number = event["pull_request"]["number"]
+        .as_u64()
+        .or_else(|| event["number"].as_u64())
+        .ok_or_else(|| anyhow!("the event at `{event_path}` has no pull request number"))?;
+    let repo_name =
+        env("GITHUB_REPOSITORY").ok_or_else(|| anyhow!("`GITHUB_REPOSITORY` is not set"))?;
+    let repo = Repo::parse(&repo_name)
+        .ok_or_else(|| anyhow!("`GITHUB_REPOSITORY` is `{repo_name}`, not `owner/name`"))?;
+    let name = config.name.clone().unwrap_or_else(|| repo.name.clone());
+    let mut input = crate::report::input::ReportInput::new(
+        &name,
+        config.report.clone(),
+        record.clone(),
+        comparison(config, record),
+    );
+    input.run_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_RUN_ID")) {
+        (Some(server), Some(id)) => Some(format!("{server}/{repo_name}/actions/runs/{id}")),
+        _ => None,
+    };
+    let template = match &config.report.template {
+        Some(path) => Some(
+            std::fs::read_to_string(workspace.join(path))
+                .with_context(|| format!("while reading the report template `{path}`"))?,
+        ),
+        None => None,
+    };
+    let mut masker = crate::execute::mask::Masker::new();
+    for secret in &config.secrets {
+        if let Some(value) = env(secret) {
+            masker.add(&value);
+        }
+    }
+    let body = masker
+        .mask(&crate::report::render::render_comment(
+            &input,
+            template.as_deref(),
+        )?)
+        .into_owned();
+    if let Some(summary_path) = env("GITHUB_STEP_SUMMARY") {
+        let summary = masker
+            .mask(&crate::report::render::render_summary(
+                &input,
+                template.as_deref(),
+            )?)
+            .into_owned();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary_path)
+            .with_context(|| format!("while opening `{summary_path}`"))?;
+        std::io::Write::write_all(&mut file, summary.as_bytes())
+            .context("while writing the job summary")?;
+    }
+    let head_repo = event["pull_request"]["head"]["repo"]["full_name"]
+        .as_str()
+        .unwrap_or_default();
+    if !head_repo.is_empty() && !head_repo.eq_ignore_ascii_case(&repo_name) {
+        eprintln!(
+            "this pull request comes from the fork `{head_repo}`: its token cannot comment, so the report is in the job summary only"
+        );
+        return Ok(());
+    }
+    if config.report.comment == crate::config::model::CommentMode::Off {
+        return Ok(());
+    }
+    post_comment(ctx, config, &repo, number, &name, &body).await
+}
+
+/// Upserts (or, with `report.comment: new`, posts) the PR comment; a token that may not
+/// comment is a notice, not a failure: the job summary has the report.
+async fn post_comment(
+    ctx: &Context,
+    config: &Config,
+    repo: &crate::forge::Repo,
+    number: u64,
+    name: &str,
+    body: &str,
+) -> anyhow::Result<()> {
+    use crate::forge::{Forge as _, ForgeError};
+    let forge = crate::forge::github::GitHubForge::from_env().map_err(|e| anyhow!("{e}"))?;
+    let login = forge.whoami().await.map_err(|e| anyhow!("{e}"))?;
+    let marker = crate::report::view::marker(name);
+    let posted = match config.report.comment {
+        crate::config::model::CommentMode::New => {
+            comment::post_new(&forge, repo, number, &login, body)
+                .await
+                .map(comment::CommentOutcome::Created)
+        }
+        _ => comment::upsert_sticky(&forge, repo, number, &marker, &login, body).await,
+    };
+    match posted {
+        Ok(done) => {
+            if !ctx.quiet {
+                let verb = match done {
+                    comment::CommentOutcome::Created(_) => "posted",
+                    comment::CommentOutcome::Updated(_) => "updated",
+                    comment::CommentOutcome::Unchanged(_) => "left unchanged",
+                };
+                eprintln!(
+                    "{verb} the report comment on #{number} (comment {})",
+                    done.id()
+                );
+            }
+            Ok(())
+        }
+        Err(ForgeError::NotAccessible { .. }) => {
+            eprintln!(
+                "::notice::the token may not comment on #{number} (403, not accessible by integration); the report is in the job summary"
+            );
+            Ok(())
+        }
+        Err(e) => Err(anyhow!("{e}"))
+            .with_context(|| format!("while updating the PR comment on #{number}")),
+    }
+}

@@ -237,18 +237,6 @@ fn a_push_to_main_records_the_baseline_a_pr_is_judged_against() {
     let run = run_json(p);
     assert_eq!(run["baseline"]["sha"], sha);
     assert_eq!(run["baseline"]["params"]["params.yaml"]["lr"], 0.1);
-
-    let out = mlops_ci(p)
-        .arg("run")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("not supported yet"),
-        "{}",
-        stderr(&out)
-    );
 }
 
 #[test]

@@ -15,5 +15,6 @@ mod github_emulator;
 mod hazards;
 mod lint;
 mod plan;
+mod pr_run;
 mod report;
 mod schema;
