@@ -1,5 +1,6 @@
-//! `Plan` → `RunRecord`: the only module that spawns processes; steps, shells, file commands,
-//! masking, timeouts, cancellation.
+//! `Plan` → `RunRecord`: the only module that spawns processes; stages, steps, shells, actions,
+//! file and workflow commands, masking, timeouts, cancellation. Metrics and gates come through
+//! the caller's `AfterSteps`.
 pub mod action;
 pub mod commands;
 pub mod console;

@@ -1,5 +1,6 @@
-//! Side effects on the outside world, always last: so far, recording a run on the baseline
-//! branch as the baseline (a note on its commit, pushed to `origin`).
+//! Side effects on the outside world, always last: recording a run on the baseline branch as
+//! the baseline (a note on its commit, pushed to `origin`), and a pull request's report as the
+//! job summary and the one sticky PR comment. Uses `report`, `forge`, `baseline`.
 
 pub mod comment;
 

@@ -1,4 +1,5 @@
-//! What users read: DVC-compatible metric tables for now. Pure; uses `results`.
+//! What users read: the PR comment, job summary and release notes from embedded minijinja
+//! templates, and DVC-compatible metric tables. Pure; uses `results` and `compare`.
 
 pub mod dvc;
 pub mod input;
