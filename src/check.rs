@@ -292,28 +292,10 @@ async fn cancel_on_signals(cancel: watch::Sender<bool>, run_id: String) {
 /// This run's metrics against the baseline's, one row a metric, with the gates' tally.
 fn metrics_table(record: &RunRecord, config: &Config) -> String {
     use std::fmt::Write as _;
-    let mut files = indexmap::IndexMap::new();
-    for stage in &record.stages {
-        files.extend(stage.metrics.clone());
-    }
-    if files.is_empty() {
+    if record.metrics_files().is_empty() {
         return String::new();
     }
-    let current = crate::measure::merged(&files);
-    let baseline = record
-        .baseline
-        .as_ref()
-        .map(|b| crate::measure::merged(&b.metrics));
-    let gates: Vec<crate::config::model::Gate> = config
-        .stages
-        .values()
-        .flat_map(|s| s.gates.clone())
-        .collect();
-    let deltas = crate::compare::compare_metrics(
-        &current,
-        baseline.as_ref(),
-        &crate::compare::directions(&gates),
-    );
+    let deltas = crate::compare::of_run(config, record).metrics;
     let precision = usize::from(config.report.precision);
     let shown = |v: Option<&serde_json::Value>| match v {
         None => "-".to_owned(),

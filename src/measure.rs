@@ -55,14 +55,7 @@ fn flat(m: &metrics::Metrics) -> Flat {
         .collect()
 }
 
-/// All files' metrics merged into one map of keys (later files win on a clash).
-pub fn merged(files: &IndexMap<String, Flat>) -> Flat {
-    let mut out = Flat::new();
-    for file in files.values() {
-        out.extend(file.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    out
-}
+pub use crate::results::merged;
 
 /// What the baseline lookup found, and what to tell the user about it.
 #[derive(Debug)]

@@ -81,6 +81,25 @@ impl Comparison {
     }
 }
 
+/// A finished run against its baseline: every metric, and every gate verdict the stages gave.
+pub fn of_run(config: &crate::config::Config, record: &crate::results::RunRecord) -> Comparison {
+    let current = crate::results::merged(&record.metrics_files());
+    let baseline = record
+        .baseline
+        .as_ref()
+        .map(|b| crate::results::merged(&b.metrics));
+    let gates: Vec<Gate> = config
+        .stages
+        .values()
+        .flat_map(|s| s.gates.clone())
+        .collect();
+    Comparison {
+        metrics: compare_metrics(&current, baseline.as_ref(), &directions(&gates)),
+        gates: record.stages.iter().flat_map(|s| s.gates.clone()).collect(),
+        has_baseline: record.baseline.is_some(),
+    }
+}
+
 /// The direction of each metric a gate names (`better:`); others get better higher.
 pub fn directions(gates: &[Gate]) -> IndexMap<String, Direction> {
     gates

@@ -76,10 +76,7 @@ pub fn baseline_note(
     }
     let (sha, _) =
         baseline::head(workspace).context("while reading HEAD to record the baseline")?;
-    let mut metrics = indexmap::IndexMap::new();
-    for stage in &record.stages {
-        metrics.extend(stage.metrics.clone());
-    }
+    let metrics = record.metrics_files();
     let run_url = match (
         env("GITHUB_SERVER_URL"),
         env("GITHUB_REPOSITORY"),
@@ -117,37 +114,6 @@ pub fn baseline_note(
     Ok(())
 }
 
-/// The comparison a report shows: every metric against the baseline, and every gate verdict.
-fn comparison(config: &Config, record: &RunRecord) -> crate::compare::Comparison {
-    let mut files = indexmap::IndexMap::new();
-    for stage in &record.stages {
-        files.extend(stage.metrics.clone());
-    }
-    let merge = |files: &indexmap::IndexMap<String, Flat>| {
-        let mut out = Flat::new();
-        for f in files.values() {
-            out.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-        out
-    };
-    let current = merge(&files);
-    let baseline = record.baseline.as_ref().map(|b| merge(&b.metrics));
-    let gates: Vec<crate::config::model::Gate> = config
-        .stages
-        .values()
-        .flat_map(|s| s.gates.clone())
-        .collect();
-    crate::compare::Comparison {
-        metrics: crate::compare::compare_metrics(
-            &current,
-            baseline.as_ref(),
-            &crate::compare::directions(&gates),
-        ),
-        gates: record.stages.iter().flat_map(|s| s.gates.clone()).collect(),
-        has_baseline: record.baseline.is_some(),
-    }
-}
-
 /// On a pull request: the report as the one sticky PR comment (unless `report.comment: off`)
 /// and in the job summary. A fork's read-only token cannot comment: the summary still gets it.
 pub async fn pull_request(
@@ -178,7 +144,7 @@ pub async fn pull_request(
         &name,
         config.report.clone(),
         record.clone(),
-        comparison(config, record),
+        crate::compare::of_run(config, record),
     );
     input.run_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_RUN_ID")) {
         (Some(server), Some(id)) => Some(format!("{server}/{repo_name}/actions/runs/{id}")),

@@ -57,6 +57,26 @@ pub struct RunRecord {
 /// Flattened metric (or param) keys to scalar values.
 pub type Flat = IndexMap<String, serde_json::Value>;
 
+/// Every file's keys in one map (a later file wins on a clash), as gates and reports see them.
+pub fn merged(files: &IndexMap<String, Flat>) -> Flat {
+    let mut out = Flat::new();
+    for file in files.values() {
+        out.extend(file.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    out
+}
+
+impl RunRecord {
+    /// The metrics files every stage read, by path.
+    pub fn metrics_files(&self) -> IndexMap<String, Flat> {
+        let mut files = IndexMap::new();
+        for stage in &self.stages {
+            files.extend(stage.metrics.clone());
+        }
+        files
+    }
+}
+
 /// Which baseline a run was compared with, and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineUsed {
