@@ -207,16 +207,9 @@ fn condition_gate(gate: &Gate, text: &str, current: &Flat, baseline: Option<&Fla
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::tests::flat;
     use crate::config::model::{Better, Condition as CondText};
     use serde_json::json;
-
-    fn flat(v: &Json) -> Flat {
-        v.as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
 
     fn gate(metric: &str) -> Gate {
         Gate {

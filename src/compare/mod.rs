@@ -175,11 +175,12 @@ fn delta(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn flat(v: &Json) -> Flat {
+    /// A JSON object as flattened metrics.
+    pub(crate) fn flat(v: &Json) -> Flat {
         v.as_object()
             .unwrap()
             .iter()

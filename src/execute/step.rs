@@ -146,18 +146,25 @@ impl Files {
     }
 }
 
-fn not_started(why: String, started: Instant) -> StepRun {
-    StepRun {
-        exit: Exit::NotStarted(why),
-        duration: started.elapsed(),
-        annotations: Vec::new(),
-        outputs: IndexMap::new(),
-        env: Vec::new(),
-        path: Vec::new(),
-        state: IndexMap::new(),
-        summary: None,
-        file_error: None,
+impl StepRun {
+    /// A run that ended with `exit`, before its output and file commands are gathered.
+    fn ended(exit: Exit, started: Instant) -> Self {
+        Self {
+            exit,
+            duration: started.elapsed(),
+            annotations: Vec::new(),
+            outputs: IndexMap::new(),
+            env: Vec::new(),
+            path: Vec::new(),
+            state: IndexMap::new(),
+            summary: None,
+            file_error: None,
+        }
     }
+}
+
+fn not_started(why: String, started: Instant) -> StepRun {
+    StepRun::ended(Exit::NotStarted(why), started)
 }
 
 /// Runs the step to its end, timeout or cancellation.
@@ -237,17 +244,8 @@ pub async fn run(
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    let mut run = StepRun {
-        exit,
-        duration: started.elapsed(),
-        annotations: out.annotations,
-        outputs: IndexMap::new(),
-        env: Vec::new(),
-        path: Vec::new(),
-        state: IndexMap::new(),
-        summary: None,
-        file_error: None,
-    };
+    let mut run = StepRun::ended(exit, started);
+    run.annotations = out.annotations;
     run.outputs.extend(out.legacy_outputs);
     run.state.extend(out.legacy_state);
     run.env.extend(out.legacy_env);
