@@ -1,5 +1,6 @@
-//! `mlops-ci check`: the whole pipeline, locally, exactly as CI runs it; the run record and
-//! every step's log kept under `.mlops/runs/<id>/`. Strings config → execute → results.
+//! `mlops-ci check` and `mlops-ci run`: the whole pipeline, locally or in CI, with the run record
+//! and every step's log kept under `.mlops/runs/<id>/`, then (for `run`) publishing. Strings
+//! config → baseline → execute (metrics and gates through `measure`) → results → publish.
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;

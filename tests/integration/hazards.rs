@@ -89,7 +89,7 @@ fn empty_and_non_mapping_files_are_refused() {
 }
 
 #[test]
-fn nul_and_control_bytes_never_panic() {
+fn nul_control_bytes_and_broken_aliases_are_refused_with_a_location() {
     for bytes in [
         &b"version: 1\x00\n"[..],
         b"\x01\x02\x03",
@@ -98,6 +98,9 @@ fn nul_and_control_bytes_never_panic() {
         b"&a *a",
         b"a: *b",
     ] {
-        let _ = load_bytes("mlops.yaml", bytes);
+        let err = load_bytes("mlops.yaml", bytes).expect_err("an invalid config is refused");
+        let text = err.render(false);
+        assert!(text.starts_with("error: "), "{text}");
+        assert!(!err.diagnostics.is_empty());
     }
 }
