@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::{Context as _, anyhow};
 use tokio::sync::watch;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, ReportFormat};
 use crate::config::Config;
 use crate::execute::console::{Console, ConsoleMode};
 use crate::execute::contexts::{self, RunBasics};
@@ -55,7 +55,7 @@ fn write_record(
             .unwrap_or(&path)
             .display()
             .to_string();
-        eprint!("{}", summary(record, &shown, config));
+        eprint!("{}", summary(record, &shown, config, ctx.color));
         if reaped > 0 {
             eprintln!("stopped {reaped} process(es) that steps left running");
         }
@@ -121,12 +121,65 @@ struct Done {
     status: ExitStatus,
     record: RunRecord,
     workspace: std::path::PathBuf,
+    run_dir: std::path::PathBuf,
     config: Config,
 }
 
 /// `mlops-ci check`: the pipeline here; nothing leaves the machine.
 pub async fn check(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
-    Ok(execute(ctx, args, Mode::Check).await?.status)
+    let done = execute(ctx, args, Mode::Check).await?;
+    print_report(ctx, args.format, &done)?;
+    Ok(done.status)
+}
+
+/// The report on stdout for `--format json|md`; `human` leaves it to the tables on stderr.
+fn print_report(ctx: &Context, format: ReportFormat, done: &Done) -> anyhow::Result<()> {
+    if format == ReportFormat::Human {
+        return Ok(());
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut input = crate::reporting::assemble(
+        crate::reporting::Sources {
+            config: &done.config,
+            workspace: &done.workspace,
+            run_dir: &done.run_dir,
+        },
+        &done.record,
+    );
+    input.run_url = crate::reporting::run_url(env);
+    let masker = crate::reporting::masker(&done.config, env);
+    let text = if format == ReportFormat::Md {
+        crate::report::render::render_comment_masked(&input, None, &|t| {
+            masker.mask(t).into_owned()
+        })?
+    } else {
+        {
+            let json = serde_json::json!({
+                "name": input.name,
+                "verdict": crate::publish::verdict(&done.record),
+                "run": done.record.id,
+                "run_dir": crate::display_path(&done.run_dir, &ctx.dir),
+                "baseline": done.record.baseline.as_ref().map(|b| serde_json::json!({
+                    "branch": b.branch, "sha": b.sha, "source": b.source, "distance": b.distance,
+                })),
+                "metrics": input.comparison.metrics,
+                "gates": input.comparison.gates,
+                "params": input.params.iter().map(|p| serde_json::json!({
+                    "file": p.file, "changes": p.changes,
+                })).collect::<Vec<_>>(),
+                "stages": done.record.stages.iter().map(|s| serde_json::json!({
+                    "name": s.name, "result": s.result, "reason": s.reason,
+                    "duration_ms": s.duration_ms,
+                })).collect::<Vec<_>>(),
+            });
+            masker
+                .mask(&serde_json::to_string_pretty(&json)?)
+                .into_owned()
+                + "\n"
+        }
+    };
+    print!("{text}");
+    Ok(())
 }
 
 /// `mlops-ci run`: the pipeline in CI; on a push to the baseline branch, its results become the
@@ -140,6 +193,12 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
         ));
     }
     let done = execute(ctx, args, Mode::Run).await?;
+    print_report(ctx, args.format, &done)?;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut outputs = crate::publish::outputs::Outputs {
+        verdict: crate::publish::verdict(&done.record).to_owned(),
+        ..Default::default()
+    };
     match invocation.event {
         ci::EventKind::Push if done.status == ExitStatus::Success => {
             crate::publish::baseline_note(
@@ -151,10 +210,21 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
             )?;
         }
         ci::EventKind::PullRequest => {
-            crate::publish::pull_request(ctx, &done.config, &done.workspace, &done.record).await?;
+            let published = crate::publish::pull_request(
+                ctx,
+                &done.config,
+                &done.workspace,
+                &done.run_dir,
+                &done.record,
+            )
+            .await?;
+            outputs.report_path = published.report_path;
+            outputs.comment_url = published.comment_url;
+            outputs.bundle_path = published.bundle_path;
         }
         _ => {}
     }
+    outputs.write(env)?;
     Ok(done.status)
 }
 
@@ -254,6 +324,7 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
         status,
         record,
         workspace,
+        run_dir,
         config: loaded.config,
     })
 }
@@ -291,7 +362,7 @@ async fn cancel_on_signals(cancel: watch::Sender<bool>, run_id: String) {
 
 /// The closing table: each stage's result and time, then where the record is.
 /// This run's metrics against the baseline's, one row a metric, with the gates' tally.
-fn metrics_table(record: &RunRecord, config: &Config) -> String {
+fn metrics_table(record: &RunRecord, config: &Config, color: bool) -> String {
     use std::fmt::Write as _;
     if record.metrics_files().is_empty() {
         return String::new();
@@ -325,11 +396,12 @@ fn metrics_table(record: &RunRecord, config: &Config) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<width$}  {:>12}  {:>12}  {:>12}  {status}",
+            "{:<width$}  {:>12}  {:>12}  {:>12}  {}",
             d.key,
             shown(d.baseline.as_ref()),
             shown(d.current.as_ref()),
-            change
+            change,
+            paint(color, status_color(&status), &status)
         );
     }
     let verdicts: Vec<&crate::results::GateVerdict> =
@@ -342,7 +414,7 @@ fn metrics_table(record: &RunRecord, config: &Config) -> String {
             verdicts.len() - failed
         );
         for g in verdicts.iter().filter(|g| !g.passed) {
-            let _ = writeln!(out, "  ✗ {}: {}", g.name, g.reason);
+            let _ = writeln!(out, "  {} {}: {}", paint(color, RED, "✗"), g.name, g.reason);
         }
     }
     out
@@ -382,7 +454,7 @@ fn params_table(record: &RunRecord) -> String {
     }
 }
 
-fn summary(record: &RunRecord, path: &str, config: &Config) -> String {
+fn summary(record: &RunRecord, path: &str, config: &Config, color: bool) -> String {
     use std::fmt::Write as _;
     let width = record
         .stages
@@ -397,17 +469,55 @@ fn summary(record: &RunRecord, path: &str, config: &Config) -> String {
         let secs = stage.duration_ms as f64 / 1000.0;
         let _ = write!(
             out,
-            "{:<width$}  {:<9}  {secs:.1}s",
+            "{:<width$}  {}  {secs:.1}s",
             stage.name,
-            stage.result.as_str()
+            paint(
+                color,
+                outcome_color(stage.result),
+                &format!("{:<9}", stage.result.as_str())
+            )
         );
         if let Some(reason) = &stage.reason {
             let _ = write!(out, "  {reason}");
         }
         out.push('\n');
     }
-    out.push_str(&metrics_table(record, config));
+    out.push_str(&metrics_table(record, config, color));
     out.push_str(&params_table(record));
-    let _ = writeln!(out, "\n{}: run record in {path}", record.result.as_str());
+    let _ = writeln!(
+        out,
+        "\n{}: run record in {path}",
+        paint(color, outcome_color(record.result), record.result.as_str())
+    );
     out
+}
+
+const RED: &str = "31";
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+
+/// `text` in an ANSI color when `color` is on (`--color`, `NO_COLOR` and the terminal decide).
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color && !code.is_empty() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn outcome_color(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Success => GREEN,
+        Outcome::Failure => RED,
+        Outcome::Skipped | Outcome::Cancelled => YELLOW,
+    }
+}
+
+fn status_color(status: &str) -> &'static str {
+    match status {
+        "improved" => GREEN,
+        "regressed" => RED,
+        "new" | "removed" => YELLOW,
+        _ => "",
+    }
 }

@@ -55,8 +55,8 @@ pub enum Command {
     Lint,
     /// Compare the metrics of two revisions, printed as `dvc metrics diff` prints them
     Diff(DiffArgs),
-    /// Post the PR comment from a stored run
-    Comment,
+    /// Post the PR comment of a fork's run from its bundle, in a trusted `workflow_run` workflow
+    Comment(CommentArgs),
     /// Tag and release model images on a tag push
     Release,
     /// Print the JSON Schema of mlops.yaml (or, with --run, of run.json)
@@ -79,6 +79,25 @@ pub struct CheckArgs {
     /// Most stages to run at once [default: the number of CPUs]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// The closing report: `human` tables on stderr, or the report as `json` or Markdown (`md`,
+    /// the PR comment) on stdout
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The bundle folder a pull request's run wrote (`.mlops/runs/<id>/bundle`), as downloaded
+    /// from its artifact
+    #[arg(long, value_name = "DIR")]
+    pub from: std::path::PathBuf,
 }
 
 /// The flags mirror `dvc metrics diff`'s.

@@ -17,6 +17,7 @@ mod measure;
 pub mod plan;
 pub mod publish;
 pub mod report;
+mod reporting;
 pub mod results;
 
 use std::fmt::Write as _;
@@ -102,7 +103,7 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::check(ctx, args).await,
         Command::Run(args) => check::run(ctx, args).await,
         Command::Diff(args) => diff::diff(ctx, args),
-        Command::Comment => not_built("comment"),
+        Command::Comment(args) => publish::bundle::comment_from(ctx, &args.from).await,
         Command::Release => not_built("release"),
         Command::Init => not_built("init"),
     }

@@ -154,7 +154,7 @@ pub fn find_baseline(
 }
 
 /// `{path: {key: value}}` JSON as files of flattened values.
-fn by_file(json: &serde_json::Value) -> IndexMap<String, Flat> {
+pub(crate) fn by_file(json: &serde_json::Value) -> IndexMap<String, Flat> {
     json.as_object()
         .map(|files| {
             files

@@ -264,6 +264,37 @@ pub fn record(repo_dir: &Path, sha: &str, note: &Note) -> Result<(), BaselineErr
     notes::write(&repo, id, note)
 }
 
+/// Up to `count` notes of commit `sha` and its first-parent ancestors, at most `walk` commits
+/// back, oldest first, each with its commit: the branch's recent history for trend charts. Local
+/// only: it stops where the clone's history does and fetches nothing.
+pub fn recent_notes(
+    repo_dir: &Path,
+    sha: &str,
+    count: usize,
+    walk: u32,
+) -> Result<Vec<(String, Note)>, BaselineError> {
+    let repo = open(repo_dir)?;
+    let mut current = Some(commit_id(&repo, sha)?);
+    let mut found = Vec::new();
+    let mut looked = 0;
+    while let Some(id) = current {
+        if found.len() >= count || looked > walk {
+            break;
+        }
+        looked += 1;
+        if let Some(note) = notes::read(&repo, id)? {
+            found.push((id.to_string(), note));
+        }
+        current = repo
+            .find_commit(id)
+            .ok()
+            .and_then(|c| c.parent_ids().next())
+            .filter(|p| repo.find_commit(*p).is_ok());
+    }
+    found.reverse();
+    Ok(found)
+}
+
 /// Reads the note on commit `sha` from the local [`NOTES_REF`], without fetching.
 pub fn read_note(repo_dir: &Path, sha: &str) -> Result<Option<Note>, BaselineError> {
     let repo = open(repo_dir)?;

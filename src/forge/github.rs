@@ -22,7 +22,10 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT}
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Comment, Forge, ForgeError, ForgeFuture, Repo, Token, configured_login};
+use super::{
+    CHECK_TEXT_LIMIT, CheckRun, Comment, CommitStatus, Conclusion, Forge, ForgeError, ForgeFuture,
+    PullRequest, Repo, STATUS_DESCRIPTION_LIMIT, Token, configured_login,
+};
 
 /// The API root when `GITHUB_API_URL` is not set.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -386,6 +389,75 @@ fn parse_comment(value: &Value) -> Result<Comment, ForgeError> {
             .unwrap_or_default()
             .to_owned(),
         created_at: value["created_at"].as_str().unwrap_or_default().to_owned(),
+        url: value["html_url"].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
+/// `text` cut to at most `limit` characters, ending with `…` when cut.
+fn at_most(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(limit.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn conclusion_text(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Success => "success",
+        Conclusion::Failure => "failure",
+    }
+}
+
+fn check_run_body(run: &CheckRun) -> Value {
+    let mut output = json!({
+        "title": at_most(&run.title, 1000),
+        "summary": at_most(&run.summary, CHECK_TEXT_LIMIT),
+    });
+    if let Some(text) = &run.text {
+        output["text"] = Value::String(at_most(text, CHECK_TEXT_LIMIT));
+    }
+    let mut body = json!({
+        "name": run.name,
+        "head_sha": run.head_sha,
+        "status": "completed",
+        "conclusion": conclusion_text(run.conclusion),
+        "output": output,
+    });
+    if let Some(url) = &run.details_url {
+        body["details_url"] = Value::String(url.clone());
+    }
+    body
+}
+
+fn status_body(status: &CommitStatus) -> Value {
+    let mut body = json!({
+        "state": conclusion_text(status.conclusion),
+        "context": status.context,
+        "description": at_most(&status.description, STATUS_DESCRIPTION_LIMIT),
+    });
+    if let Some(url) = &status.target_url {
+        body["target_url"] = Value::String(url.clone());
+    }
+    body
+}
+
+fn parse_pull(value: &Value) -> Result<PullRequest, ForgeError> {
+    let number = value["number"]
+        .as_u64()
+        .ok_or_else(|| ForgeError::BadResponse("a pull request without a `number`".into()))?;
+    let head_sha = value["head"]["sha"]
+        .as_str()
+        .ok_or_else(|| ForgeError::BadResponse("a pull request without `head.sha`".into()))?;
+    Ok(PullRequest {
+        number,
+        head_sha: head_sha.to_owned(),
+        head_repo: value["head"]["repo"]["full_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        state: value["state"].as_str().unwrap_or_default().to_owned(),
     })
 }
 
@@ -479,6 +551,45 @@ impl Forge for GitHubForge {
     /// The configured login, without an API call: `GET /user` is 403 for an Actions token.
     fn whoami(&self) -> ForgeFuture<'_, String> {
         Box::pin(async move { Ok(self.settings.login.clone()) })
+    }
+
+    fn create_check_run<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run: &'a CheckRun,
+    ) -> ForgeFuture<'a, String> {
+        Box::pin(async move {
+            let url = self.repo_url(repo, "check-runs");
+            let body = check_run_body(run);
+            let answer = self
+                .send(Method::POST, &url, Some(&body), Kind::Create)
+                .await?;
+            let value = parse_json(&answer)?;
+            Ok(value["html_url"].as_str().unwrap_or_default().to_owned())
+        })
+    }
+
+    fn create_status<'a>(
+        &'a self,
+        repo: &'a Repo,
+        status: &'a CommitStatus,
+    ) -> ForgeFuture<'a, ()> {
+        Box::pin(async move {
+            let url = self.repo_url(repo, &format!("statuses/{}", status.sha));
+            let body = status_body(status);
+            // The newest status of a context wins: sending it twice changes nothing.
+            self.send(Method::POST, &url, Some(&body), Kind::Idempotent)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn pull_request<'a>(&'a self, repo: &'a Repo, number: u64) -> ForgeFuture<'a, PullRequest> {
+        Box::pin(async move {
+            let url = self.repo_url(repo, &format!("pulls/{number}"));
+            let answer = self.send(Method::GET, &url, None, Kind::Idempotent).await?;
+            parse_pull(&parse_json(&answer)?)
+        })
     }
 }
 

@@ -100,6 +100,61 @@ pub struct Comment {
     pub author: String,
     /// ISO 8601, UTC, as the forge sent it.
     pub created_at: String,
+    /// Where people see it (`html_url`); empty when the forge did not say.
+    pub url: String,
+}
+
+/// How a check run or commit status concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conclusion {
+    Success,
+    Failure,
+}
+
+/// A finished check run: the verdict with a title, a summary and the detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRun {
+    /// The check's name on the commit (`mlops-ci`).
+    pub name: String,
+    /// The commit it is about: a pull request's head, never its merge commit.
+    pub head_sha: String,
+    pub conclusion: Conclusion,
+    /// One line: the verdict.
+    pub title: String,
+    /// Markdown, at most [`CHECK_TEXT_LIMIT`] characters.
+    pub summary: String,
+    /// Markdown detail below the summary, at most [`CHECK_TEXT_LIMIT`] characters.
+    pub text: Option<String>,
+    /// The CI run it came from.
+    pub details_url: Option<String>,
+}
+
+/// The most characters GitHub takes in a check run's `summary` or `text`.
+pub const CHECK_TEXT_LIMIT: usize = 65_535;
+/// The most characters GitHub takes in a commit status's `description`.
+pub const STATUS_DESCRIPTION_LIMIT: usize = 140;
+
+/// A commit status: the fallback when the token may not create check runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitStatus {
+    pub sha: String,
+    /// The status's name on the commit (`mlops-ci`).
+    pub context: String,
+    pub conclusion: Conclusion,
+    /// One line, at most [`STATUS_DESCRIPTION_LIMIT`] characters.
+    pub description: String,
+    pub target_url: Option<String>,
+}
+
+/// What mlops-ci needs to know of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    /// The head commit (the PR's own, not the merge commit).
+    pub head_sha: String,
+    /// `owner/name` of the head's repository; differs from the base's for a fork.
+    pub head_repo: String,
+    pub state: String,
 }
 
 /// What went wrong talking to the forge.
@@ -166,6 +221,18 @@ pub trait Forge: Send + Sync {
 
     /// The login comments created with this token are authored by.
     fn whoami(&self) -> ForgeFuture<'_, String>;
+
+    /// Creates a completed check run; returns where people see it. An ambiguous failure is
+    /// [`ForgeError::Ambiguous`], never a second check run.
+    fn create_check_run<'a>(&'a self, repo: &'a Repo, run: &'a CheckRun)
+    -> ForgeFuture<'a, String>;
+
+    /// Sets a commit status (the newest per context wins, so repeating it is harmless).
+    fn create_status<'a>(&'a self, repo: &'a Repo, status: &'a CommitStatus)
+    -> ForgeFuture<'a, ()>;
+
+    /// A pull request's head and state.
+    fn pull_request<'a>(&'a self, repo: &'a Repo, number: u64) -> ForgeFuture<'a, PullRequest>;
 }
 
 /// The configured login: `MLOPS_GITHUB_LOGIN`, else `github-actions[bot]`.

@@ -124,9 +124,10 @@ pub async fn upsert_sticky(
     }
 }
 
-/// Posts `body` as a new comment (`report.comment: new`); returns its id.
+/// Posts `body` as a new comment (`report.comment: new`); returns its id. [`supersede`] then
+/// folds the earlier ones away.
 ///
-/// Earlier comments stay as they are: minimizing them is not supported yet. After an ambiguous
+/// After an ambiguous
 /// create, the comments are listed: if the newest by `me` has this exact body it is taken as
 /// ours, else [`ForgeError::Ambiguous`] is returned rather than risking a second copy.
 pub async fn post_new(
@@ -148,5 +149,86 @@ pub async fn post_new(
             .map(|c| c.id)
             .ok_or(ForgeError::Ambiguous { message }),
         Err(e) => Err(e),
+    }
+}
+
+/// The line that marks a report folded away by a newer one.
+pub const SUPERSEDED: &str = "<!-- mlops-ci:superseded -->";
+
+/// Folds our earlier reports (authored by `me`, with `marker`, other than `newest`) into a
+/// collapsed `<details>` under a line linking the newest one, so a PR that posts a report per
+/// run shows one open report. Returns how many were folded.
+///
+/// GitHub's "minimize" exists only in its GraphQL API, which a workflow token on GitHub
+/// Enterprise may not reach; an edit through REST folds the comment the same way for readers and
+/// keeps its text.
+pub async fn supersede(
+    forge: &dyn Forge,
+    repo: &Repo,
+    issue: u64,
+    marker: &str,
+    me: &str,
+    newest: (u64, &str),
+) -> Result<usize, ForgeError> {
+    let (newest_id, newest_url) = newest;
+    let older: Vec<Comment> = ours(forge.list_comments(repo, issue).await?, marker, me)
+        .into_iter()
+        .filter(|c| c.id != newest_id && !c.body.contains(SUPERSEDED))
+        .collect();
+    for comment in &older {
+        forge
+            .update_comment(repo, comment.id, &folded(&comment.body, marker, newest_url))
+            .await?;
+    }
+    Ok(older.len())
+}
+
+/// An earlier report, folded: the marker, a line linking the newer report, the old text in a
+/// closed `<details>` (left out when it would not fit a comment).
+fn folded(body: &str, marker: &str, newer: &str) -> String {
+    let head = format!("{marker}\n{SUPERSEDED}\n> Superseded by [a newer report]({newer}).\n");
+    let old: String = body
+        .lines()
+        .filter(|l| l.trim() != marker)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let full =
+        format!("{head}\n<details><summary>Earlier report</summary>\n\n{old}\n\n</details>\n");
+    if full.chars().count() <= crate::report::render::COMMENT_LIMIT {
+        full
+    } else {
+        head
+    }
+}
+
+/// Where people see a comment: `https://github.com/o/r/pull/7#issuecomment-42`.
+pub fn comment_url(server: &str, repo: &Repo, issue: u64, id: u64) -> String {
+    format!(
+        "{}/{repo}/pull/{issue}#issuecomment-{id}",
+        server.trim_end_matches('/')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folded_report_keeps_its_marker_and_text() {
+        let marker = "<!-- mlops-ci:report name=iris -->";
+        let out = folded(
+            &format!("{marker}\n## ✅ iris\nbody"),
+            marker,
+            "https://x/1",
+        );
+        assert!(
+            out.starts_with(&format!("{marker}\n{SUPERSEDED}\n")),
+            "{out}"
+        );
+        assert!(out.contains("[a newer report](https://x/1)"));
+        assert!(out.contains("<details><summary>Earlier report</summary>\n\n## ✅ iris\nbody"));
+        assert_eq!(out.matches(marker).count(), 1);
+        let long = format!("{marker}\n{}", "x".repeat(70_000));
+        assert!(!folded(&long, marker, "u").contains("<details>"));
     }
 }

@@ -2,7 +2,10 @@
 //! the baseline (a note on its commit, pushed to `origin`), and a pull request's report as the
 //! job summary and the one sticky PR comment. Uses `report`, `forge`, `baseline`.
 
+pub mod bundle;
+pub mod checks;
 pub mod comment;
+pub mod outputs;
 
 use std::path::Path;
 
@@ -13,7 +16,7 @@ use crate::Context;
 use crate::baseline::{self, Note, Settings};
 use crate::ci::Invocation;
 use crate::config::Config;
-use crate::config::model::{BaselineCommit, BaselineStore};
+use crate::config::model::{BaselineCommit, BaselineStore, CommentMode};
 use crate::results::{Flat, RunRecord};
 
 fn files_json(files: &indexmap::IndexMap<String, Flat>) -> Value {
@@ -114,16 +117,24 @@ pub fn baseline_note(
     Ok(())
 }
 
-/// On a pull request: the report as the one sticky PR comment (unless `report.comment: off`)
-/// and in the job summary. A fork's read-only token cannot comment: the summary still gets it.
-pub async fn pull_request(
-    ctx: &Context,
-    config: &Config,
-    workspace: &Path,
-    record: &RunRecord,
-) -> anyhow::Result<()> {
-    use crate::forge::Repo;
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+/// What publishing a pull request's run did, for the step's outputs.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    pub report_path: Option<String>,
+    pub comment_url: Option<String>,
+    pub bundle_path: Option<String>,
+}
+
+/// The pull request an event is about.
+struct PullEvent {
+    number: u64,
+    /// The PR head (not the merge commit the workflow checked out).
+    head_sha: String,
+    /// `owner/name` of the head's repository.
+    head_repo: String,
+}
+
+fn read_event(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<PullEvent> {
     let event_path = env("GITHUB_EVENT_PATH")
         .ok_or_else(|| anyhow!("`GITHUB_EVENT_PATH` is not set: no pull request to report on"))?;
     let event: Value = serde_json::from_str(
@@ -131,25 +142,77 @@ pub async fn pull_request(
             .with_context(|| format!("while reading `{event_path}`"))?,
     )
     .with_context(|| format!("`{event_path}` is not a JSON event"))?;
-    let number = event["pull_request"]["number"]
+    let pr = &event["pull_request"];
+    let number = pr["number"]
         .as_u64()
         .or_else(|| event["number"].as_u64())
         .ok_or_else(|| anyhow!("the event at `{event_path}` has no pull request number"))?;
+    Ok(PullEvent {
+        number,
+        head_sha: pr["head"]["sha"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| env("GITHUB_SHA"))
+            .unwrap_or_default(),
+        head_repo: pr["head"]["repo"]["full_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    })
+}
+
+/// `pass`, `fail` or `cancelled`.
+pub fn verdict(record: &RunRecord) -> &'static str {
+    match record.result {
+        crate::results::Outcome::Success | crate::results::Outcome::Skipped => "pass",
+        crate::results::Outcome::Failure => "fail",
+        crate::results::Outcome::Cancelled => "cancelled",
+    }
+}
+
+/// The check run's title: the verdict in one line.
+fn headline(record: &RunRecord, comparison: &crate::compare::Comparison) -> String {
+    let failed = comparison.gates.iter().filter(|g| !g.passed).count();
+    let total = comparison.gates.len();
+    match (verdict(record), total) {
+        ("pass", 0) => "the pipeline passed".to_owned(),
+        ("pass", n) => format!("all {n} gate(s) passed"),
+        ("fail", n) if failed > 0 => format!("{failed} of {n} gate(s) failed"),
+        ("fail", _) => "the pipeline failed".to_owned(),
+        _ => "the run was cancelled".to_owned(),
+    }
+}
+
+/// On a pull request: the report in the job summary and in `report.md` in the run folder, the
+/// one sticky PR comment (unless `report.comment: off`) and the verdict as a check run (or a
+/// commit status). From a fork, whose token cannot write, a bundle for `mlops-ci comment --from`
+/// instead.
+pub async fn pull_request(
+    ctx: &Context,
+    config: &Config,
+    workspace: &Path,
+    run_dir: &Path,
+    record: &RunRecord,
+) -> anyhow::Result<Published> {
+    use crate::forge::Repo;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let event = read_event(&env)?;
     let repo_name =
         env("GITHUB_REPOSITORY").ok_or_else(|| anyhow!("`GITHUB_REPOSITORY` is not set"))?;
     let repo = Repo::parse(&repo_name)
         .ok_or_else(|| anyhow!("`GITHUB_REPOSITORY` is `{repo_name}`, not `owner/name`"))?;
-    let name = config.name.clone().unwrap_or_else(|| repo.name.clone());
-    let mut input = crate::report::input::ReportInput::new(
-        &name,
-        config.report.clone(),
-        record.clone(),
-        crate::compare::of_run(config, record),
+    let mut input = crate::reporting::assemble(
+        crate::reporting::Sources {
+            config,
+            workspace,
+            run_dir,
+        },
+        record,
     );
-    input.run_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_RUN_ID")) {
-        (Some(server), Some(id)) => Some(format!("{server}/{repo_name}/actions/runs/{id}")),
-        _ => None,
-    };
+    if config.name.is_none() {
+        input.name.clone_from(&repo.name);
+    }
+    input.run_url = crate::reporting::run_url(env);
     let template = match &config.report.template {
         Some(path) => Some(
             std::fs::read_to_string(workspace.join(path))
@@ -157,69 +220,126 @@ pub async fn pull_request(
         ),
         None => None,
     };
-    let mut masker = crate::execute::mask::Masker::new();
-    for secret in &config.secrets {
-        if let Some(value) = env(secret) {
-            masker.add(&value);
-        }
-    }
-    let body = masker
-        .mask(&crate::report::render::render_comment(
-            &input,
-            template.as_deref(),
-        )?)
-        .into_owned();
+    let masker = crate::reporting::masker(config, env);
+    let mask = |text: &str| masker.mask(text).into_owned();
+    let body = crate::report::render::render_comment_masked(&input, template.as_deref(), &mask)?;
+    let report_path = run_dir.join("report.md");
+    std::fs::write(&report_path, &body)
+        .with_context(|| format!("while writing `{}`", report_path.display()))?;
+    let mut published = Published {
+        report_path: Some(report_path.display().to_string()),
+        ..Published::default()
+    };
     if let Some(summary_path) = env("GITHUB_STEP_SUMMARY") {
-        let summary = masker
-            .mask(&crate::report::render::render_summary(
-                &input,
-                template.as_deref(),
-            )?)
-            .into_owned();
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&summary_path)
-            .with_context(|| format!("while opening `{summary_path}`"))?;
-        std::io::Write::write_all(&mut file, summary.as_bytes())
-            .context("while writing the job summary")?;
+        let summary =
+            crate::report::render::render_summary_masked(&input, template.as_deref(), &mask)?;
+        append(&summary_path, &summary).context("while writing the job summary")?;
     }
-    let head_repo = event["pull_request"]["head"]["repo"]["full_name"]
-        .as_str()
-        .unwrap_or_default();
-    if !head_repo.is_empty() && !head_repo.eq_ignore_ascii_case(&repo_name) {
+    if !event.head_repo.is_empty() && !event.head_repo.eq_ignore_ascii_case(&repo_name) {
+        let dir = run_dir.join("bundle");
+        let meta = bundle::Meta {
+            version: bundle::BUNDLE_VERSION,
+            repository: repo_name.clone(),
+            pull_request: event.number,
+            head_sha: event.head_sha.clone(),
+            name: input.name.clone(),
+            comment: comment_mode(config).to_owned(),
+            verdict: verdict(record).to_owned(),
+            run_url: input.run_url.clone(),
+        };
+        let run_json = serde_json::to_string_pretty(record)? + "\n";
+        bundle::write(&dir, &meta, &body, &masker.mask(&run_json))
+            .with_context(|| format!("while writing the bundle `{}`", dir.display()))?;
         eprintln!(
-            "this pull request comes from the fork `{head_repo}`: its token cannot comment, so the report is in the job summary only"
+            "::notice::this pull request comes from the fork `{}`, whose token cannot comment: the report is in the job summary, and the bundle `{}` holds it for `mlops-ci comment --from` in a `workflow_run` workflow (the README shows both workflows)",
+            event.head_repo,
+            crate::display_path(&dir, &ctx.dir)
         );
-        return Ok(());
+        published.bundle_path = Some(dir.display().to_string());
+        return Ok(published);
     }
-    if config.report.comment == crate::config::model::CommentMode::Off {
-        return Ok(());
-    }
-    post_comment(ctx, config, &repo, number, &name, &body).await
+    let forge = crate::forge::github::GitHubForge::from_env().map_err(|e| anyhow!("{e}"))?;
+    let target = Target {
+        repo: &repo,
+        number: event.number,
+        name: &input.name,
+    };
+    published.comment_url =
+        post_comment(ctx, &forge, config.report.comment, &target, &body).await?;
+    let verdict = checks::Verdict {
+        head_sha: event.head_sha,
+        conclusion: if verdict(record) == "pass" {
+            crate::forge::Conclusion::Success
+        } else {
+            crate::forge::Conclusion::Failure
+        },
+        title: headline(record, &input.comparison),
+        report: body,
+        details_url: input.run_url.clone(),
+    };
+    post_check(ctx, &forge, &repo, &verdict).await?;
+    Ok(published)
 }
 
-/// Upserts (or, with `report.comment: new`, posts) the PR comment; a token that may not
-/// comment is a notice, not a failure: the job summary has the report.
-async fn post_comment(
+fn comment_mode(config: &Config) -> &'static str {
+    match config.report.comment {
+        CommentMode::Sticky => "sticky",
+        CommentMode::New => "new",
+        CommentMode::Off => "off",
+    }
+}
+
+fn append(path: &str, text: &str) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("while opening `{path}`"))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("while writing `{path}`"))
+}
+
+/// Where a report comment goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub repo: &'a crate::forge::Repo,
+    pub number: u64,
+    /// The config's name, which makes the marker.
+    pub name: &'a str,
+}
+
+/// Upserts (sticky), posts and folds the older ones (new), or leaves out (off) the PR comment;
+/// returns its URL. A token that may not comment is a notice, not a failure: the job summary has
+/// the report.
+pub async fn post_comment(
     ctx: &Context,
-    config: &Config,
-    repo: &crate::forge::Repo,
-    number: u64,
-    name: &str,
+    forge: &dyn crate::forge::Forge,
+    mode: CommentMode,
+    target: &Target<'_>,
     body: &str,
-) -> anyhow::Result<()> {
-    use crate::forge::{Forge as _, ForgeError};
-    let forge = crate::forge::github::GitHubForge::from_env().map_err(|e| anyhow!("{e}"))?;
+) -> anyhow::Result<Option<String>> {
+    use crate::forge::ForgeError;
+    let Target { repo, number, name } = *target;
+    if mode == CommentMode::Off {
+        return Ok(None);
+    }
     let login = forge.whoami().await.map_err(|e| anyhow!("{e}"))?;
     let marker = crate::report::view::marker(name);
-    let posted = match config.report.comment {
-        crate::config::model::CommentMode::New => {
-            comment::post_new(&forge, repo, number, &login, body)
-                .await
-                .map(comment::CommentOutcome::Created)
-        }
-        _ => comment::upsert_sticky(&forge, repo, number, &marker, &login, body).await,
+    let server = std::env::var("GITHUB_SERVER_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "https://github.com".to_owned());
+    let posted = match mode {
+        CommentMode::New => match comment::post_new(forge, repo, number, &login, body).await {
+            Ok(id) => {
+                let url = comment::comment_url(&server, repo, number, id);
+                comment::supersede(forge, repo, number, &marker, &login, (id, &url))
+                    .await
+                    .map(|_| comment::CommentOutcome::Created(id))
+            }
+            Err(e) => Err(e),
+        },
+        _ => comment::upsert_sticky(forge, repo, number, &marker, &login, body).await,
     };
     match posted {
         Ok(done) => {
@@ -234,15 +354,57 @@ async fn post_comment(
                     done.id()
                 );
             }
-            Ok(())
+            Ok(Some(comment::comment_url(&server, repo, number, done.id())))
         }
         Err(ForgeError::NotAccessible { .. }) => {
             eprintln!(
                 "::notice::the token may not comment on #{number} (403, not accessible by integration); the report is in the job summary"
             );
-            Ok(())
+            Ok(None)
         }
         Err(e) => Err(anyhow!("{e}"))
             .with_context(|| format!("while updating the PR comment on #{number}")),
+    }
+}
+
+/// The check run (or status) with the verdict; a token that may do neither is a notice.
+async fn post_check(
+    ctx: &Context,
+    forge: &dyn crate::forge::Forge,
+    repo: &crate::forge::Repo,
+    verdict: &checks::Verdict,
+) -> anyhow::Result<()> {
+    use crate::forge::ForgeError;
+    let short = &verdict.head_sha[..verdict.head_sha.len().min(12)];
+    match checks::post_verdict(forge, repo, verdict).await {
+        Ok(posted) => {
+            if !ctx.quiet {
+                match posted {
+                    checks::Posted::CheckRun(_) => {
+                        eprintln!("set the check run `{}` on {short}", checks::CHECK_NAME);
+                    }
+                    checks::Posted::Status => eprintln!(
+                        "set the commit status `{}` on {short} (check runs are not permitted to this token)",
+                        checks::CHECK_NAME
+                    ),
+                }
+            }
+            Ok(())
+        }
+        Err(ForgeError::NotAccessible { .. }) => {
+            eprintln!(
+                "::notice::the token may set neither a check run nor a commit status on {short} (give the job `checks: write` or `statuses: write`)"
+            );
+            Ok(())
+        }
+        Err(ForgeError::Ambiguous { message }) => {
+            eprintln!(
+                "::warning::unknown whether the check run on {short} was created ({message}); not created again"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            Err(anyhow!("{e}")).with_context(|| format!("while setting the check run on {short}"))
+        }
     }
 }

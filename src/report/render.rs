@@ -108,7 +108,24 @@ pub fn render_comment(
     input: &ReportInput,
     template_override: Option<&str>,
 ) -> Result<String, ReportError> {
-    let text = render(input, template_override, Document::Comment)?;
+    render_comment_masked(input, template_override, &unmasked)
+}
+
+/// Masks what a report shows: the run's secrets replaced, on the whole text, before any cut.
+pub type Mask<'a> = &'a dyn Fn(&str) -> String;
+
+fn unmasked(text: &str) -> String {
+    text.to_owned()
+}
+
+/// [`render_comment`], with `mask` applied to the rendered text before it is cut to size, so a
+/// secret can never be cut in two and half of it shown.
+pub fn render_comment_masked(
+    input: &ReportInput,
+    template_override: Option<&str>,
+    mask: Mask<'_>,
+) -> Result<String, ReportError> {
+    let text = render(input, template_override, Document::Comment, mask)?;
     let marker = super::view::marker(&input.name);
     if text.starts_with(&marker) {
         return Ok(text);
@@ -133,7 +150,16 @@ pub fn render_summary(
     input: &ReportInput,
     template_override: Option<&str>,
 ) -> Result<String, ReportError> {
-    render(input, template_override, Document::Summary)
+    render(input, template_override, Document::Summary, &unmasked)
+}
+
+/// [`render_summary`], masked before any cut (see [`render_comment_masked`]).
+pub fn render_summary_masked(
+    input: &ReportInput,
+    template_override: Option<&str>,
+    mask: Mask<'_>,
+) -> Result<String, ReportError> {
+    render(input, template_override, Document::Summary, mask)
 }
 
 /// Release notes for the model a run produced, at most [`RELEASE_NOTES_LIMIT`] characters.
@@ -141,7 +167,7 @@ pub fn render_release_notes(
     input: &ReportInput,
     template_override: Option<&str>,
 ) -> Result<String, ReportError> {
-    render(input, template_override, Document::ReleaseNotes)
+    render(input, template_override, Document::ReleaseNotes, &unmasked)
 }
 
 /// Renders, then leaves out detail until it fits: the failed steps' logs, then the params
@@ -150,6 +176,7 @@ fn render(
     input: &ReportInput,
     template_override: Option<&str>,
     document: Document,
+    mask: Mask<'_>,
 ) -> Result<String, ReportError> {
     let override_name = input
         .settings
@@ -167,6 +194,7 @@ fn render(
     let render_view = |view: &View| {
         env.get_template(name)
             .and_then(|t| t.render(Value::from(Serde(view))))
+            .map(|text| mask(&text))
             .map_err(|e| template_error(&e, template_override, &override_name))
     };
     let mut text = render_view(&view)?;

@@ -23,7 +23,7 @@ fn exit_codes_zero_and_two() {
 
 #[test]
 fn commands_not_built_yet_say_so() {
-    for command in ["comment", "release", "init"] {
+    for command in ["release", "init"] {
         let out = run(&repo().join("examples/iris"), &[command]);
         assert_eq!(code(&out), 2, "{command}");
         assert!(
@@ -32,6 +32,20 @@ fn commands_not_built_yet_say_so() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn comment_from_a_missing_bundle_says_which() {
+    let out = run(
+        &repo().join("examples/iris"),
+        &["comment", "--from", "no-such-bundle"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot read the bundle") && stderr(&out).contains("no-such-bundle"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

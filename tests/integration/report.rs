@@ -10,7 +10,7 @@ use mlops_ci::compare::{
 use mlops_ci::config::model::{Gate, Report, Show};
 use mlops_ci::report::input::{LogTail, ParamsFileDiff, ReportInput, Trend, TrendPoint};
 use mlops_ci::report::render::{
-    COMMENT_LIMIT, render_comment, render_release_notes, render_summary,
+    COMMENT_LIMIT, render_comment, render_comment_masked, render_release_notes, render_summary,
 };
 use mlops_ci::results::{
     BaselineUsed, Flat, GitInfo, Outcome, RUN_RECORD_VERSION, RunRecord, StageRecord, StepRecord,
@@ -458,4 +458,23 @@ fn broken_user_template_says_where() {
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
     let err3 = render_comment(&input, Some(runaway)).unwrap_err();
     insta::assert_snapshot!(format!("{err}\n\n{err2}\n\n{err3}"));
+}
+
+#[test]
+fn masking_comes_before_the_cut() {
+    const SECRET: &str = "hunter2-very-secret-value";
+    let mut input = oversized_input();
+    for tail in &mut input.log_tails {
+        for line in &mut tail.lines {
+            *line = format!("{line} token={SECRET}");
+        }
+    }
+    input.params[0].text_diff = input.params[0]
+        .text_diff
+        .as_ref()
+        .map(|d| d.replace("layer_", &format!("{SECRET}_")));
+    let mask = |text: &str| text.replace(SECRET, "***");
+    let text = render_comment_masked(&input, None, &mask).unwrap();
+    assert!(text.chars().count() <= COMMENT_LIMIT);
+    assert!(!text.contains("hunter2"), "no part of the secret survives");
 }
