@@ -193,8 +193,7 @@ fn reference_rows(
             "required".to_owned()
         } else {
             match &property["default"] {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::Object(_) => String::new(),
+                serde_json::Value::Null | serde_json::Value::Object(_) => String::new(),
                 v => format!("`{v}`"),
             }
         };
