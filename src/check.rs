@@ -36,6 +36,30 @@ fn unsupported(config: &Config) -> Vec<String> {
     out
 }
 
+/// Keeps `stage` and the stages it needs, directly or not, in the config's order.
+fn only_stage(config: &mut Config, stage: &str) -> anyhow::Result<()> {
+    if !config.stages.contains_key(stage) {
+        let names: Vec<&str> = config.stages.keys().map(String::as_str).collect();
+        let hint = crate::diagnostic::did_you_mean(stage, names.iter().copied())
+            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+        return Err(anyhow!(
+            "`--stage {stage}`: no such stage (the stages are {}){hint}",
+            crate::diagnostic::backticked(&names)
+        ));
+    }
+    let mut keep = std::collections::HashSet::new();
+    let mut todo = vec![stage.to_owned()];
+    while let Some(name) = todo.pop() {
+        if keep.insert(name.clone()) {
+            if let Some(s) = config.stages.get(&name) {
+                todo.extend(s.needs.iter().cloned());
+            }
+        }
+    }
+    config.stages.retain(|name, _| keep.contains(name));
+    Ok(())
+}
+
 /// Stops what steps left running, writes `run.json`, and prints the closing report.
 fn write_record(
     ctx: &Context,
@@ -186,6 +210,11 @@ fn print_report(ctx: &Context, format: ReportFormat, done: &Done) -> anyhow::Res
 /// baseline (a note on the commit, pushed to `origin`); on a pull request, the report becomes the
 /// one sticky PR comment and the job summary.
 pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        return Err(anyhow!(
+            "`mlops-ci run` is the CI run: it reads GitHub Actions' environment (`GITHUB_ACTIONS=true`, `GITHUB_EVENT_NAME`, `GITHUB_EVENT_PATH`, `GITHUB_REPOSITORY`, `GITHUB_TOKEN`) and publishes; on your machine run `mlops-ci check`, which runs the same pipeline and publishes nothing"
+        ));
+    }
     let invocation = ci::Invocation::from_env();
     if invocation.event == ci::EventKind::Tag {
         return Err(anyhow!(
@@ -228,10 +257,13 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
     Ok(done.status)
 }
 
-async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<Done> {
-    let loaded = crate::load(ctx)?;
-    let config = &loaded.config;
-    let missing = unsupported(config);
+/// The config, cut to `--stage`'s stages, refused when it uses what this version cannot run.
+fn load_for(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<crate::config::Loaded> {
+    let mut loaded = crate::load(ctx)?;
+    if let Some(stage) = &args.stage {
+        only_stage(&mut loaded.config, stage)?;
+    }
+    let missing = unsupported(&loaded.config);
     if !missing.is_empty() {
         return Err(anyhow!(
             "this pipeline uses parts that `mlops-ci {}` does not support yet: {}; the README's limits list what works",
@@ -239,6 +271,12 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
             missing.join("; ")
         ));
     }
+    Ok(loaded)
+}
+
+async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<Done> {
+    let loaded = load_for(ctx, args, mode)?;
+    let config = &loaded.config;
     let workspace = crate::workspace(ctx, Some(&loaded));
     let env_var = |name: &str| std::env::var(name).ok();
     let github_actions = env_var("GITHUB_ACTIONS").as_deref() == Some("true");

@@ -83,6 +83,9 @@ pub struct CheckArgs {
     /// the PR comment) on stdout
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
+    /// Run only this stage and the stages it needs
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -558,3 +558,51 @@ stages:
         "{env}"
     );
 }
+
+#[test]
+fn stage_runs_one_stage_and_what_it_needs() {
+    let dir = crate::common::config_dir(
+        br#"version: 1
+stages:
+  prepare:
+    steps: [{ run: "echo prepared > prepared.txt" }]
+  train:
+    needs: [prepare]
+    steps: [{ run: "echo trained > trained.txt" }]
+  other:
+    steps: [{ run: "echo other > other.txt" }]
+"#,
+    );
+    let out = crate::common::run(dir.path(), &["check", "--stage", "train"]);
+    assert_eq!(
+        crate::common::code(&out),
+        0,
+        "{}",
+        crate::common::stderr(&out)
+    );
+    assert!(dir.path().join("prepared.txt").is_file());
+    assert!(dir.path().join("trained.txt").is_file());
+    assert!(
+        !dir.path().join("other.txt").exists(),
+        "other stages do not run"
+    );
+
+    let out = crate::common::run(dir.path(), &["check", "--stage", "trainn"]);
+    assert_eq!(crate::common::code(&out), 2);
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("`--stage trainn`: no such stage") && err.contains("did you mean `train`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_outside_github_actions_says_to_use_check() {
+    let dir =
+        crate::common::config_dir(b"version: 1\nstages:\n  a:\n    steps: [{ run: 'true' }]\n");
+    let out = crate::common::run(dir.path(), &["run"]);
+    assert_eq!(crate::common::code(&out), 2);
+    let err = crate::common::stderr(&out);
+    assert!(err.contains("run `mlops-ci check`"), "{err}");
+    assert!(!dir.path().join(".mlops").exists(), "nothing ran");
+}
