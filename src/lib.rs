@@ -7,6 +7,7 @@ pub mod ci;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod container;
 pub mod diagnostic;
 mod diff;
 pub mod execute;
