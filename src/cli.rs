@@ -57,8 +57,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Post the PR comment of a fork's run from its bundle, in a trusted `workflow_run` workflow
     Comment(CommentArgs),
-    /// Tag and release model images on a tag push
-    Release,
+    /// Tag a release of the model (an annotated `vX.Y.Z` or `NAME@vX.Y.Z`) and, in CI, make the
+    /// GitHub release with its notes
+    Release(ReleaseArgs),
     /// Print the JSON Schema of mlops.yaml (or, with --run, of run.json)
     Schema(SchemaArgs),
     /// Evaluate a `${{ }}` expression and print the result as JSON
@@ -93,6 +94,27 @@ pub enum ReportFormat {
     Human,
     Json,
     Md,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["version", "bump"])))]
+pub struct ReleaseArgs {
+    /// The model, for `NAME@vX.Y.Z` tags [default: mlops.yaml's `release.model`; none: `vX.Y.Z`]
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// The version to release, such as `1.2.0` or `2.0.0-rc.1`
+    #[arg(long, value_name = "X.Y.Z")]
+    pub version: Option<String>,
+    /// The next version after the highest stable release of the line
+    #[arg(long, value_enum)]
+    pub bump: Option<Bump>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Bump {
+    Major,
+    Minor,
+    Patch,
 }
 
 #[derive(Debug, Args)]

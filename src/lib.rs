@@ -17,6 +17,7 @@ pub mod forge;
 mod measure;
 pub mod plan;
 pub mod publish;
+pub mod release;
 pub mod report;
 mod reporting;
 pub mod results;
@@ -105,7 +106,7 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Run(args) => check::run(ctx, args).await,
         Command::Diff(args) => diff::diff(ctx, args),
         Command::Comment(args) => publish::bundle::comment_from(ctx, &args.from).await,
-        Command::Release => not_built("release"),
+        Command::Release(args) => release::release(ctx, args).await,
         Command::Init => not_built("init"),
     }
 }

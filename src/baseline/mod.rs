@@ -295,6 +295,23 @@ pub fn recent_notes(
     Ok(found)
 }
 
+/// Fetches `origin`'s notes and merges them into the local ones (the later `recorded_at` wins on
+/// one commit). `false` when there is no `origin` or it has no notes.
+pub fn fetch_notes(repo_dir: &Path, token: Option<&str>) -> Result<bool, BaselineError> {
+    let repo = open(repo_dir)?;
+    if transfer::origin(&repo, REMOTE)?.is_none() {
+        return Ok(false);
+    }
+    if !transfer::fetch(&repo, REMOTE, NOTES_REF, REMOTE_NOTES_REF, false, token)? {
+        return Ok(false);
+    }
+    let theirs = repo
+        .refname_to_id(REMOTE_NOTES_REF)
+        .doing(|| format!("while reading `{REMOTE_NOTES_REF}`"))?;
+    notes::merge_into_local(&repo, theirs)?;
+    Ok(true)
+}
+
 /// Reads the note on commit `sha` from the local [`NOTES_REF`], without fetching.
 pub fn read_note(repo_dir: &Path, sha: &str) -> Result<Option<Note>, BaselineError> {
     let repo = open(repo_dir)?;

@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 
 use super::{
     CHECK_TEXT_LIMIT, CheckRun, Comment, CommitStatus, Conclusion, Forge, ForgeError, ForgeFuture,
-    PullRequest, Repo, STATUS_DESCRIPTION_LIMIT, Token, configured_login,
+    NewRelease, PullRequest, RELEASE_BODY_LIMIT, Release, Repo, STATUS_DESCRIPTION_LIMIT, Token,
+    configured_login,
 };
 
 /// The API root when `GITHUB_API_URL` is not set.
@@ -443,6 +444,17 @@ fn status_body(status: &CommitStatus) -> Value {
     body
 }
 
+fn parse_release(value: &Value) -> Result<Release, ForgeError> {
+    Ok(Release {
+        id: value["id"]
+            .as_u64()
+            .ok_or_else(|| ForgeError::BadResponse("a release without an `id`".into()))?,
+        tag: value["tag_name"].as_str().unwrap_or_default().to_owned(),
+        url: value["html_url"].as_str().unwrap_or_default().to_owned(),
+        body: value["body"].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
 fn parse_pull(value: &Value) -> Result<PullRequest, ForgeError> {
     let number = value["number"]
         .as_u64()
@@ -581,6 +593,105 @@ impl Forge for GitHubForge {
             self.send(Method::POST, &url, Some(&body), Kind::Idempotent)
                 .await?;
             Ok(())
+        })
+    }
+
+    fn create_tag<'a>(
+        &'a self,
+        repo: &'a Repo,
+        tag: &'a str,
+        message: &'a str,
+        sha: &'a str,
+    ) -> ForgeFuture<'a, String> {
+        Box::pin(async move {
+            // A tag object alone is invisible until a ref points at it: making a second one
+            // after an ambiguous failure costs nothing.
+            let object = json!({ "tag": tag, "message": message, "object": sha, "type": "commit" });
+            let url = self.repo_url(repo, "git/tags");
+            let answer = self
+                .send(Method::POST, &url, Some(&object), Kind::Idempotent)
+                .await?;
+            let tag_sha = parse_json(&answer)?["sha"]
+                .as_str()
+                .ok_or_else(|| ForgeError::BadResponse("a tag without a `sha`".into()))?
+                .to_owned();
+            let reference = json!({ "ref": format!("refs/tags/{tag}"), "sha": tag_sha });
+            let url = self.repo_url(repo, "git/refs");
+            match self
+                .send(Method::POST, &url, Some(&reference), Kind::Create)
+                .await
+            {
+                Ok(_) => Ok(tag_sha),
+                Err(ForgeError::Rejected { status: 422, .. } | ForgeError::Ambiguous { .. }) => {
+                    // Already there (or our create landed): it must point at a tag of `sha`.
+                    let url = self.repo_url(repo, &format!("git/ref/tags/{tag}"));
+                    let answer = self.send(Method::GET, &url, None, Kind::Idempotent).await?;
+                    let found = parse_json(&answer)?;
+                    let points_at = found["object"]["sha"].as_str().unwrap_or_default();
+                    if points_at == tag_sha || points_at == sha {
+                        Ok(points_at.to_owned())
+                    } else {
+                        Err(ForgeError::Rejected {
+                            status: 422,
+                            message: format!(
+                                "the tag `{tag}` already exists and points at {points_at}, not {sha}"
+                            ),
+                        })
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn release_by_tag<'a>(
+        &'a self,
+        repo: &'a Repo,
+        tag: &'a str,
+    ) -> ForgeFuture<'a, Option<Release>> {
+        Box::pin(async move {
+            let url = self.repo_url(repo, &format!("releases/tags/{tag}"));
+            match self.send(Method::GET, &url, None, Kind::Idempotent).await {
+                Ok(answer) => parse_release(&parse_json(&answer)?).map(Some),
+                Err(ForgeError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn create_release<'a>(
+        &'a self,
+        repo: &'a Repo,
+        release: &'a NewRelease,
+    ) -> ForgeFuture<'a, Release> {
+        Box::pin(async move {
+            let url = self.repo_url(repo, "releases");
+            let body = json!({
+                "tag_name": release.tag,
+                "name": release.name,
+                "body": at_most(&release.body, RELEASE_BODY_LIMIT),
+                "prerelease": release.prerelease,
+            });
+            let answer = self
+                .send(Method::POST, &url, Some(&body), Kind::Create)
+                .await?;
+            parse_release(&parse_json(&answer)?)
+        })
+    }
+
+    fn update_release<'a>(
+        &'a self,
+        repo: &'a Repo,
+        id: u64,
+        body: &'a str,
+    ) -> ForgeFuture<'a, Release> {
+        Box::pin(async move {
+            let url = self.repo_url(repo, &format!("releases/{id}"));
+            let body = json!({ "body": at_most(body, RELEASE_BODY_LIMIT) });
+            let answer = self
+                .send(Method::PATCH, &url, Some(&body), Kind::Idempotent)
+                .await?;
+            parse_release(&parse_json(&answer)?)
         })
     }
 

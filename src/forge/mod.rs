@@ -146,6 +146,29 @@ pub struct CommitStatus {
     pub target_url: Option<String>,
 }
 
+/// A GitHub release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub id: u64,
+    pub tag: String,
+    /// Where people see it.
+    pub url: String,
+    pub body: String,
+}
+
+/// A release to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRelease {
+    pub tag: String,
+    pub name: String,
+    /// Markdown, at most [`RELEASE_BODY_LIMIT`] characters.
+    pub body: String,
+    pub prerelease: bool,
+}
+
+/// The most characters GitHub takes in a release's body.
+pub const RELEASE_BODY_LIMIT: usize = 125_000;
+
 /// What mlops-ci needs to know of a pull request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequest {
@@ -233,6 +256,33 @@ pub trait Forge: Send + Sync {
 
     /// A pull request's head and state.
     fn pull_request<'a>(&'a self, repo: &'a Repo, number: u64) -> ForgeFuture<'a, PullRequest>;
+
+    /// Creates an annotated tag `tag` on commit `sha` (a tag object, then its ref); returns the
+    /// tag object's SHA. A ref that already points at that object counts as done.
+    fn create_tag<'a>(
+        &'a self,
+        repo: &'a Repo,
+        tag: &'a str,
+        message: &'a str,
+        sha: &'a str,
+    ) -> ForgeFuture<'a, String>;
+
+    /// The release of `tag`, if there is one.
+    fn release_by_tag<'a>(&'a self, repo: &'a Repo, tag: &'a str)
+    -> ForgeFuture<'a, Option<Release>>;
+
+    /// Creates a release. An ambiguous failure is [`ForgeError::Ambiguous`]: look it up by tag
+    /// before creating again.
+    fn create_release<'a>(&'a self, repo: &'a Repo, release: &'a NewRelease)
+    -> ForgeFuture<'a, Release>;
+
+    /// Replaces a release's body.
+    fn update_release<'a>(
+        &'a self,
+        repo: &'a Repo,
+        id: u64,
+        body: &'a str,
+    ) -> ForgeFuture<'a, Release>;
 }
 
 /// The configured login: `MLOPS_GITHUB_LOGIN`, else `github-actions[bot]`.
