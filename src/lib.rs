@@ -14,6 +14,7 @@ pub mod execute;
 pub mod exit;
 pub mod expr;
 pub mod forge;
+mod image_setup;
 mod measure;
 pub mod plan;
 pub mod publish;

@@ -8,6 +8,7 @@ pub mod contexts;
 pub mod file_commands;
 pub mod hash_files;
 pub mod host;
+pub mod image;
 pub mod mask;
 pub mod pipeline;
 pub mod shell;

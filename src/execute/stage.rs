@@ -164,6 +164,19 @@ impl<'r, 'a> StageState<'r, 'a> {
             .map_err(|e| e.to_string())
     }
 
+    /// Renders `text` in the stage's contexts as they are now (after its steps).
+    pub(super) fn render_text(&self, text: &str) -> Result<String, String> {
+        self.render(text)
+    }
+
+    /// Whether condition `text` holds in the stage's contexts as they are now.
+    pub(super) fn condition_holds(&self, text: &str) -> Result<bool, String> {
+        Condition::parse(text, run_scope())
+            .map_err(|(_, e)| e)
+            .and_then(|c| c.holds(&self.ctx, Some(&self.host())))
+            .map_err(|e| e.to_string())
+    }
+
     fn sync_contexts(&mut self) {
         let frame = self.frames.last().expect("a frame");
         let steps = Value::from_json(&Json::Object(frame.steps.clone()));
