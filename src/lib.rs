@@ -107,6 +107,7 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Comment => not_built("comment"),
         Command::Release => not_built("release"),
         Command::Init => not_built("init"),
+        Command::ContainerStep(args) => execute::docker_step::run(args).await,
     }
 }
 

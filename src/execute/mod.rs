@@ -5,6 +5,7 @@ pub mod action;
 pub mod commands;
 pub mod console;
 pub mod contexts;
+pub mod docker_step;
 pub mod file_commands;
 pub mod hash_files;
 pub mod host;

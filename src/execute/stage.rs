@@ -488,6 +488,9 @@ impl<'r, 'a> StageState<'r, 'a> {
         remaining: Option<Duration>,
         record: StepRecord,
     ) -> StepRecord {
+        if let Some(image) = uses.strip_prefix("docker://") {
+            return self.docker(step, image, env, remaining, record).await;
+        }
         let (dir, def) = match self.resolve_action(uses) {
             Ok(found) => found,
             Err(e) => return self.fail(record, e),
@@ -511,6 +514,57 @@ impl<'r, 'a> StageState<'r, 'a> {
             ),
             Err(e) => self.fail(record, e),
         }
+    }
+
+    /// A `uses: docker://IMAGE` step: a process like any step's, which runs the container
+    /// (`super::docker_step`) with the workspace and the run's temp folder mounted.
+    async fn docker(
+        &mut self,
+        step: &Step,
+        image: &str,
+        env: IndexMap<String, String>,
+        remaining: Option<Duration>,
+        record: StepRecord,
+    ) -> StepRecord {
+        let mut with = IndexMap::new();
+        for (k, v) in &step.with {
+            match self.render(v.as_str()) {
+                Ok(v) => with.insert(k.to_lowercase(), v),
+                Err(e) => return self.fail(record, format!("input `{k}`: {e}")),
+            };
+        }
+        let program = match std::env::current_exe() {
+            Ok(p) => p.display().to_string(),
+            Err(e) => return self.fail(record, format!("could not find mlops-ci itself: {e}")),
+        };
+        let wd = match step
+            .working_directory
+            .as_ref()
+            .map(|w| self.render(w.as_str()))
+            .transpose()
+        {
+            Ok(w) => w,
+            Err(e) => return self.fail(record, format!("`working-directory`: {e}")),
+        };
+        let placeholder = Launch::Program {
+            program: program.clone(),
+            args: Vec::new(),
+        };
+        let mut spec = self.spec(step, placeholder, wd, env, remaining);
+        spec.working_directory = spec.working_directory.components().collect();
+        let mounts = [
+            self.run.options.workspace.clone(),
+            self.run.options.temp_dir.clone(),
+        ];
+        let args = super::docker_step::arguments(
+            image,
+            &with,
+            &spec.working_directory,
+            &mounts,
+            &spec.env,
+        );
+        spec.launch = Launch::Program { program, args };
+        self.execute(step, record, &spec).await
     }
 
     fn resolve_action(&self, uses: &str) -> Result<(PathBuf, ActionDef), String> {
