@@ -16,7 +16,7 @@ use crate::execute::contexts::{self, RunBasics};
 use crate::execute::pipeline::{self, RunOptions};
 use crate::expr::{Template, run_scope};
 use crate::results::{Outcome, RunRecord};
-use crate::{Context, ExitStatus, ci};
+use crate::{Context, ExitStatus, ci, image_setup};
 
 /// What this version cannot run yet, by stage, so a run refuses before it starts.
 fn unsupported(config: &Config) -> Vec<String> {
@@ -25,9 +25,6 @@ fn unsupported(config: &Config) -> Vec<String> {
         let mut parts = Vec::new();
         if !stage.data.is_empty() {
             parts.push("data checks");
-        }
-        if stage.image.is_some() {
-            parts.push("an image build");
         }
         if !parts.is_empty() {
             out.push(format!("stage `{name}` has {}", parts.join(", ")));
@@ -216,11 +213,6 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
         ));
     }
     let invocation = ci::Invocation::from_env();
-    if invocation.event == ci::EventKind::Tag {
-        return Err(anyhow!(
-            "`mlops-ci run` on a tag push makes a release, which is not supported yet"
-        ));
-    }
     let done = execute(ctx, args, Mode::Run).await?;
     print_report(ctx, args.format, &done)?;
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -316,6 +308,7 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
         debug: ctx.verbose || env_var("RUNNER_DEBUG").as_deref() == Some("1"),
         ci: github_actions || mode == Mode::Run,
+        images: image_setup::setup(config, &workspace, mode == Mode::Check, &found).await?,
     };
     let console = Arc::new(Console::new(
         ConsoleMode {
@@ -346,13 +339,8 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
     signals.abort();
     console.close();
     write_record(ctx, config, &record, &run_dir, &id)?;
-    if judge.input_error.get() {
-        let why = record
-            .stages
-            .iter()
-            .filter_map(|s| s.reason.clone())
-            .find(|r| r.starts_with("stage `"));
-        return Err(anyhow!("{}", why.unwrap_or_default()));
+    if let Some(why) = job_error(&judge, &record, options.images.as_deref()) {
+        return Err(anyhow!("{why}"));
     }
     let status = match record.result {
         Outcome::Success | Outcome::Skipped => ExitStatus::Success,
@@ -364,6 +352,26 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
         workspace,
         run_dir,
         config: loaded.config,
+    })
+}
+
+/// Why mlops-ci could not do its job (exit 2) though the run ended: a metrics file it could
+/// not read, an engine or registry that failed.
+fn job_error(
+    judge: &crate::measure::Judge,
+    record: &RunRecord,
+    images: Option<&crate::execute::image::ImageSetup>,
+) -> Option<String> {
+    if let Some(why) = images.and_then(crate::execute::image::ImageSetup::fatal) {
+        return Some(why);
+    }
+    judge.input_error.get().then(|| {
+        record
+            .stages
+            .iter()
+            .filter_map(|s| s.reason.clone())
+            .find(|r| r.starts_with("stage `"))
+            .unwrap_or_default()
     })
 }
 

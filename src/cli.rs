@@ -66,6 +66,31 @@ pub enum Command {
     Expr(ExprArgs),
     /// Write a starter mlops.yaml
     Init,
+    /// Run one `uses: docker://` step's container (started by `check` and `run`)
+    #[command(hide = true)]
+    ContainerStep(ContainerStepArgs),
+}
+
+/// A `uses: docker://` step: the container, its mounts and the env names passed in.
+#[derive(Debug, Args)]
+pub struct ContainerStepArgs {
+    #[arg(long)]
+    pub image: String,
+    #[arg(long, default_value = "none")]
+    pub network: String,
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    #[arg(long)]
+    pub workdir: PathBuf,
+    /// Bind-mounted at the same path inside
+    #[arg(long = "mount")]
+    pub mounts: Vec<PathBuf>,
+    /// Variables passed in with their values from this process's environment
+    #[arg(long = "env")]
+    pub env: Vec<String>,
+    /// The container's arguments
+    #[arg(last = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,8 @@ pub enum ExitStatus {
     Failed,
     /// mlops-ci could not do its job (bad config, git, forge, engine, or a bug): 2.
     Error,
+    /// A step container's own exit code, passed through by the hidden `container-step`.
+    Code(u8),
 }
 
 impl ExitStatus {
@@ -19,6 +21,7 @@ impl ExitStatus {
             Self::Success => 0,
             Self::Failed => 1,
             Self::Error => 2,
+            Self::Code(c) => c,
         }
     }
 }

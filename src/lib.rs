@@ -14,6 +14,7 @@ pub mod execute;
 pub mod exit;
 pub mod expr;
 pub mod forge;
+mod image_setup;
 mod measure;
 pub mod plan;
 pub mod publish;
@@ -108,6 +109,7 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Comment(args) => publish::bundle::comment_from(ctx, &args.from).await,
         Command::Release(args) => release::release(ctx, args).await,
         Command::Init => not_built("init"),
+        Command::ContainerStep(args) => execute::docker_step::run(args).await,
     }
 }
 

@@ -417,6 +417,12 @@ pub struct Image {
     /// Push the image: `true`, `false`, or an expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<Switch>,
+    /// The Dockerfile stage to build (`--target`); default the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Network for `RUN` instructions: `none` (default), `host`, or an engine network's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// `true`, `false`, or an expression deciding at run time.

@@ -102,9 +102,40 @@ pub fn inside(base: &Path, relative: &str, what: &str) -> Result<PathBuf, Engine
     Ok(base.join(rel))
 }
 
+/// One `LABEL` instruction for every label, quoted so the builder takes each value as it is
+/// (no `$` expansion, no line breaks).
+pub fn label_instruction(labels: &indexmap::IndexMap<String, String>) -> String {
+    let quote = |s: &str| {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '\\' | '"' | '$' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\n' | '\r' => out.push(' '),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{}={}", quote(k), quote(v)))
+        .collect();
+    format!("LABEL {}", pairs.join(" "))
+}
+
 /// The context folder as a tar: every file not ignored, each with modification time `mtime`,
-/// owner 0, in name order so the same files give the same bytes.
-pub fn pack(context: &Path, dockerfile: &str, mtime: u64) -> Result<Vec<u8>, EngineError> {
+/// owner 0, in name order so the same files give the same bytes. `append` goes at the end of
+/// the Dockerfile (one `LABEL` instruction: one build step instead of one per label).
+pub fn pack(
+    context: &Path,
+    dockerfile: &str,
+    mtime: u64,
+    append: Option<&str>,
+) -> Result<Vec<u8>, EngineError> {
     let io = |what: &str, e: std::io::Error| EngineError::Context(format!("{what}: {e}"));
     let dockerfile_path = inside(context, dockerfile, "the Dockerfile")?;
     if !dockerfile_path.is_file() {
@@ -142,6 +173,14 @@ pub fn pack(context: &Path, dockerfile: &str, mtime: u64) -> Result<Vec<u8>, Eng
         } else if meta.is_dir() {
             builder
                 .append_data(&mut header, rel, std::io::empty())
+                .map_err(|e| io("while packing the build context", e))?;
+        } else if let (Some(extra), true) = (append, *rel == keep_always[0]) {
+            let mut text = std::fs::read(&path)
+                .map_err(|e| io(&format!("while reading `{}`", path.display()), e))?;
+            text.extend_from_slice(format!("\n{extra}\n").as_bytes());
+            header.set_size(text.len() as u64);
+            builder
+                .append_data(&mut header, rel, text.as_slice())
                 .map_err(|e| io("while packing the build context", e))?;
         } else {
             let file = std::fs::File::open(&path)
@@ -227,7 +266,7 @@ mod tests {
         std::fs::write(d.join("model/m.json"), "{}").unwrap();
         std::fs::write(d.join("data/big.csv"), "a").unwrap();
         std::fs::write(d.join("run.log"), "x").unwrap();
-        let bytes = pack(d, "Dockerfile", 1_700_000_000).unwrap();
+        let bytes = pack(d, "Dockerfile", 1_700_000_000, None).unwrap();
         let got = names(&bytes);
         assert_eq!(
             got,
@@ -235,15 +274,26 @@ mod tests {
         );
         assert_eq!(
             bytes,
-            pack(d, "Dockerfile", 1_700_000_000).unwrap(),
+            pack(d, "Dockerfile", 1_700_000_000, None).unwrap(),
             "stable bytes"
+        );
+    }
+
+    #[test]
+    fn labels_become_one_quoted_instruction() {
+        let mut labels = indexmap::IndexMap::new();
+        labels.insert("a.b".to_owned(), "x \"y\" $HOME\nz".to_owned());
+        labels.insert("c".to_owned(), String::new());
+        assert_eq!(
+            label_instruction(&labels),
+            r#"LABEL "a.b"="x \"y\" \$HOME z" "c"="""#
         );
     }
 
     #[test]
     fn paths_escaping_the_context_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = pack(dir.path(), "../Dockerfile", 0)
+        let err = pack(dir.path(), "../Dockerfile", 0, None)
             .unwrap_err()
             .to_string();
         assert!(err.contains("outside"), "{err}");

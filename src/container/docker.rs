@@ -172,11 +172,19 @@ impl ContainerEngine for DockerEngine {
     async fn build(
         &self,
         spec: &BuildSpec,
-        log: &mut (dyn FnMut(&str) + Send),
+        log: &mut dyn FnMut(&str),
     ) -> Result<String, EngineError> {
-        let tar = context::pack(&spec.context, &spec.dockerfile, spec.mtime)?;
+        // Labels go into the Dockerfile as one instruction (one step), unless a `target`
+        // stage is built: then the engine adds them to that stage.
+        let instruction = context::label_instruction(&spec.labels);
+        let append = spec.target.is_none().then_some(instruction.as_str());
+        let tar = context::pack(&spec.context, &spec.dockerfile, spec.mtime, append)?;
         let args: HashMap<String, String> = spec.build_args.clone().into_iter().collect();
-        let labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        let labels: HashMap<String, String> = if append.is_some() {
+            HashMap::new()
+        } else {
+            spec.labels.clone().into_iter().collect()
+        };
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&spec.dockerfile)
             .t(&spec.reference)
@@ -267,7 +275,7 @@ impl ContainerEngine for DockerEngine {
         repo: &str,
         tag: &str,
         credentials: Option<&Credentials>,
-        log: &mut (dyn FnMut(&str) + Send),
+        log: &mut dyn FnMut(&str),
     ) -> Result<String, EngineError> {
         let registry = super::registry_of(repo);
         let options = PushImageOptionsBuilder::default().tag(tag).build();
@@ -307,7 +315,7 @@ impl ContainerEngine for DockerEngine {
         &self,
         reference: &str,
         credentials: Option<&Credentials>,
-        log: &mut (dyn FnMut(&str) + Send),
+        log: &mut dyn FnMut(&str),
     ) -> Result<(), EngineError> {
         let registry = super::registry_of(reference);
         let options = CreateImageOptionsBuilder::default()
@@ -371,7 +379,7 @@ impl ContainerEngine for DockerEngine {
     async fn run(
         &self,
         spec: &RunSpec,
-        output: &mut (dyn FnMut(Out, &[u8]) + Send),
+        output: &mut dyn FnMut(Out, &[u8]),
     ) -> Result<i64, EngineError> {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
@@ -437,7 +445,7 @@ impl DockerEngine {
     async fn follow(
         &self,
         spec: &RunSpec,
-        output: &mut (dyn FnMut(Out, &[u8]) + Send),
+        output: &mut dyn FnMut(Out, &[u8]),
     ) -> Result<i64, EngineError> {
         let name = spec.name.as_str();
         self.docker

@@ -123,7 +123,7 @@ pub trait ContainerEngine {
     async fn build(
         &self,
         spec: &BuildSpec,
-        log: &mut (dyn FnMut(&str) + Send),
+        log: &mut dyn FnMut(&str),
     ) -> Result<String, EngineError>;
     async fn inspect(&self, reference: &str) -> Result<ImageInfo, EngineError>;
     /// Tags `image` (an id or reference) as `repo:tag`.
@@ -134,14 +134,14 @@ pub trait ContainerEngine {
         repo: &str,
         tag: &str,
         credentials: Option<&Credentials>,
-        log: &mut (dyn FnMut(&str) + Send),
+        log: &mut dyn FnMut(&str),
     ) -> Result<String, EngineError>;
     /// Pulls `reference` (such as `repo@sha256:…`) from its registry.
     async fn pull(
         &self,
         reference: &str,
         credentials: Option<&Credentials>,
-        log: &mut (dyn FnMut(&str) + Send),
+        log: &mut dyn FnMut(&str),
     ) -> Result<(), EngineError>;
     /// The digest the registry serves for `reference`, asked through the engine.
     async fn registry_digest(
@@ -154,7 +154,7 @@ pub trait ContainerEngine {
     async fn run(
         &self,
         spec: &RunSpec,
-        output: &mut (dyn FnMut(Stream, &[u8]) + Send),
+        output: &mut dyn FnMut(Stream, &[u8]),
     ) -> Result<i64, EngineError>;
     /// Removes a container by name, if it exists.
     async fn remove_container(&self, name: &str) -> Result<(), EngineError>;

@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub debug: bool,
     /// Set `CI=true` for steps (a run inside CI).
     pub ci: bool,
+    /// The engine and tag context for stages with an `image`.
+    pub images: Option<Arc<super::image::ImageSetup>>,
 }
 
 /// What a stage's metrics and gates came to, after its steps.
@@ -273,6 +275,7 @@ fn skipped(name: &str, reason: String) -> StageRecord {
         outputs: IndexMap::new(),
         metrics: IndexMap::new(),
         gates: Vec::new(),
+        image: None,
     }
 }
 
@@ -440,6 +443,15 @@ async fn run_stage(
             reason = Some(why);
         }
     }
+    let image = match (&stage.image, result) {
+        (Some(image), Outcome::Success) => {
+            let mut part = ImagePart::new(&progress, &measured, &finished);
+            let record = part.run(run, name, stage, image).await;
+            (result, reason) = part.verdict(result, reason);
+            record
+        }
+        _ => None,
+    };
     let elapsed = started.elapsed();
     let record = StageRecord {
         name: name.to_owned(),
@@ -450,6 +462,7 @@ async fn run_stage(
         outputs,
         metrics: measured.metrics,
         gates: measured.gates,
+        image,
     };
     let summary = match &record.reason {
         Some(r) => format!(
@@ -466,6 +479,75 @@ async fn run_stage(
     run.shared.console.note(name, &summary);
     run.shared.console.finished(name);
     record
+}
+
+/// The stage's image part, with its expressions read in the stage's contexts, every metric so
+/// far, and the gates of the stages before it and its own.
+struct ImagePart<'p, 'r, 'a> {
+    progress: &'p StageState<'r, 'a>,
+    gates: Vec<GateVerdict>,
+    failure: Option<String>,
+    skipped: Option<String>,
+    image_only: bool,
+}
+
+impl<'p, 'r, 'a> ImagePart<'p, 'r, 'a> {
+    fn new(
+        progress: &'p StageState<'r, 'a>,
+        measured: &Measured,
+        finished: &[StageRecord],
+    ) -> Self {
+        let mut gates: Vec<GateVerdict> = finished.iter().flat_map(|s| s.gates.clone()).collect();
+        gates.extend(measured.gates.iter().cloned());
+        Self {
+            progress,
+            gates,
+            failure: None,
+            skipped: None,
+            image_only: false,
+        }
+    }
+
+    async fn run(
+        &mut self,
+        run: &Run<'_>,
+        name: &str,
+        stage: &Stage,
+        config: &crate::config::model::Image,
+    ) -> Option<crate::results::ImageRecord> {
+        self.image_only =
+            stage.steps.is_empty() && stage.metrics.is_empty() && stage.gates.is_empty();
+        let metrics = crate::results::merged(&run.metrics.borrow());
+        let render = |text: &str| self.progress.render_text(text);
+        let holds = |text: &str| self.progress.condition_holds(text);
+        let view = super::image::StageView {
+            render: &render,
+            holds: &holds,
+            metrics: &metrics,
+            gates: &self.gates,
+        };
+        let outcome = super::image::stage_image(run, name, config, &view).await;
+        self.failure = outcome.failure;
+        self.skipped = outcome.skipped;
+        outcome.record
+    }
+
+    /// The stage's result and reason after its image: failed, skipped (an image-only stage
+    /// whose engine is unreachable under `check`), or as they were.
+    fn verdict(&mut self, result: Outcome, reason: Option<String>) -> (Outcome, Option<String>) {
+        if let Some(why) = self.failure.take() {
+            (Outcome::Failure, Some(why))
+        } else if let Some(why) = self.skipped.take() {
+            let result = if self.image_only {
+                Outcome::Skipped
+            } else {
+                result
+            };
+            (result, Some(why))
+        } else {
+            (result, reason)
+        }
+    }
 }
 
 /// Kills every process still tagged with this run's id (daemons a step left behind). Scans

@@ -164,6 +164,19 @@ impl<'r, 'a> StageState<'r, 'a> {
             .map_err(|e| e.to_string())
     }
 
+    /// Renders `text` in the stage's contexts as they are now (after its steps).
+    pub(super) fn render_text(&self, text: &str) -> Result<String, String> {
+        self.render(text)
+    }
+
+    /// Whether condition `text` holds in the stage's contexts as they are now.
+    pub(super) fn condition_holds(&self, text: &str) -> Result<bool, String> {
+        Condition::parse(text, run_scope())
+            .map_err(|(_, e)| e)
+            .and_then(|c| c.holds(&self.ctx, Some(&self.host())))
+            .map_err(|e| e.to_string())
+    }
+
     fn sync_contexts(&mut self) {
         let frame = self.frames.last().expect("a frame");
         let steps = Value::from_json(&Json::Object(frame.steps.clone()));
@@ -475,6 +488,9 @@ impl<'r, 'a> StageState<'r, 'a> {
         remaining: Option<Duration>,
         record: StepRecord,
     ) -> StepRecord {
+        if let Some(image) = uses.strip_prefix("docker://") {
+            return self.docker(step, image, env, remaining, record).await;
+        }
         let (dir, def) = match self.resolve_action(uses) {
             Ok(found) => found,
             Err(e) => return self.fail(record, e),
@@ -498,6 +514,57 @@ impl<'r, 'a> StageState<'r, 'a> {
             ),
             Err(e) => self.fail(record, e),
         }
+    }
+
+    /// A `uses: docker://IMAGE` step: a process like any step's, which runs the container
+    /// (`super::docker_step`) with the workspace and the run's temp folder mounted.
+    async fn docker(
+        &mut self,
+        step: &Step,
+        image: &str,
+        env: IndexMap<String, String>,
+        remaining: Option<Duration>,
+        record: StepRecord,
+    ) -> StepRecord {
+        let mut with = IndexMap::new();
+        for (k, v) in &step.with {
+            match self.render(v.as_str()) {
+                Ok(v) => with.insert(k.to_lowercase(), v),
+                Err(e) => return self.fail(record, format!("input `{k}`: {e}")),
+            };
+        }
+        let program = match std::env::current_exe() {
+            Ok(p) => p.display().to_string(),
+            Err(e) => return self.fail(record, format!("could not find mlops-ci itself: {e}")),
+        };
+        let wd = match step
+            .working_directory
+            .as_ref()
+            .map(|w| self.render(w.as_str()))
+            .transpose()
+        {
+            Ok(w) => w,
+            Err(e) => return self.fail(record, format!("`working-directory`: {e}")),
+        };
+        let placeholder = Launch::Program {
+            program: program.clone(),
+            args: Vec::new(),
+        };
+        let mut spec = self.spec(step, placeholder, wd, env, remaining);
+        spec.working_directory = spec.working_directory.components().collect();
+        let mounts = [
+            self.run.options.workspace.clone(),
+            self.run.options.temp_dir.clone(),
+        ];
+        let args = super::docker_step::arguments(
+            image,
+            &with,
+            &spec.working_directory,
+            &mounts,
+            &spec.env,
+        );
+        spec.launch = Launch::Program { program, args };
+        self.execute(step, record, &spec).await
     }
 
     fn resolve_action(&self, uses: &str) -> Result<(PathBuf, ActionDef), String> {

@@ -93,7 +93,7 @@ pub fn baseline_note(
         metrics: files_json(&metrics),
         params: files_json(&record.params),
         profiles: Value::Object(Map::new()),
-        image_digest: None,
+        image_digest: record.image_digest(),
         run_url,
         run_id: Some(record.id.clone()),
         recorded_at: crate::results::utc_timestamp(std::time::SystemTime::now()),

@@ -67,6 +67,14 @@ pub fn merged(files: &IndexMap<String, Flat>) -> Flat {
 }
 
 impl RunRecord {
+    /// The digest of the first image a stage pushed, `name@sha256:…`.
+    pub fn image_digest(&self) -> Option<String> {
+        self.stages.iter().find_map(|s| {
+            let image = s.image.as_ref()?;
+            Some(format!("{}@{}", image.name, image.digest.as_ref()?))
+        })
+    }
+
     /// The metrics files every stage read, by path.
     pub fn metrics_files(&self) -> IndexMap<String, Flat> {
         let mut files = IndexMap::new();
@@ -128,6 +136,27 @@ pub struct StageRecord {
     pub metrics: IndexMap<String, Flat>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<GateVerdict>,
+    /// The image the stage built (or re-tagged), when it has an `image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRecord>,
+}
+
+/// A stage's image: its repository, the tags it got, and what the registry holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ImageRecord {
+    /// The repository, such as `ghcr.io/acme/iris`.
+    pub name: String,
+    pub tags: Vec<String>,
+    /// The engine's image id (`sha256:…` of the config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The manifest digest the registry holds, once pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    pub pushed: bool,
+    /// Re-tagged from the image an earlier run built for this commit, without a build.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promoted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
