@@ -218,6 +218,7 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut outputs = crate::publish::outputs::Outputs {
         verdict: crate::publish::verdict(&done.record).to_owned(),
+        image_digest: done.record.image_digest(),
         ..Default::default()
     };
     match invocation.event {
@@ -229,6 +230,18 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
                 &done.record,
                 &invocation,
             )?;
+        }
+        ci::EventKind::Tag if done.status == ExitStatus::Success => {
+            if let Some(git_ref) = invocation.git_ref.as_deref() {
+                crate::release::on_tag_push(
+                    ctx,
+                    &done.config,
+                    &done.workspace,
+                    &done.record,
+                    git_ref,
+                )
+                .await?;
+            }
         }
         ci::EventKind::PullRequest => {
             let published = crate::publish::pull_request(

@@ -122,6 +122,7 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["version", "bump"])))]
 pub struct ReleaseArgs {
     /// The model, for `NAME@vX.Y.Z` tags [default: mlops.yaml's `release.model`; none: `vX.Y.Z`]

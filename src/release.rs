@@ -3,6 +3,7 @@
 //! tagged commit's recorded run with the previous release's. Uses `baseline` (notes), `compare`,
 //! `report`, `forge`, and `container::tags` for versions.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
@@ -169,36 +170,36 @@ fn record_of(
             outputs: IndexMap::new(),
             metrics,
             gates: verdicts,
+            image: None,
         }],
     }
 }
 
-/// The release notes of `tag` on `sha`: its recorded run against the previous release's, from
-/// the notes; an error when the commit has no recorded run.
+/// The note recorded on `sha`, if any (local notes; fetch them first).
+fn note_on(workspace: &Path, sha: &str) -> anyhow::Result<Option<Note>> {
+    Ok(baseline::read_note(workspace, sha)?)
+}
+
+/// The release notes of `tag`: `note` (the tagged commit's recorded run) against the previous
+/// release's note, rendered from the release template and masked.
 pub fn notes_for(
     config: &Config,
     workspace: &Path,
     tag: &str,
     sha: &str,
+    note: &Note,
     previous: Option<&str>,
 ) -> anyhow::Result<String> {
-    let note = baseline::read_note(workspace, sha)?.ok_or_else(|| {
-        anyhow!(
-            "commit {} has no recorded run to release: a `mlops-ci run` on a push to the baseline branch records one (its note under `{}`)",
-            &sha[..sha.len().min(12)],
-            baseline::NOTES_REF
-        )
-    })?;
     let before = match previous {
         Some(prev) => {
             let prev_sha = commit_of(workspace, prev)?;
-            baseline::read_note(workspace, &prev_sha)?.map(|n| (prev.to_owned(), prev_sha, n))
+            note_on(workspace, &prev_sha)?.map(|n| (prev.to_owned(), prev_sha, n))
         }
         None => None,
     };
     let record = record_of(
         config,
-        &note,
+        note,
         sha,
         tag,
         before.as_ref().map(|(t, s, n)| (t.as_str(), s.as_str(), n)),
@@ -212,7 +213,7 @@ pub fn notes_for(
     );
     input.run_url.clone_from(&note.run_url);
     if before.is_none() {
-        input.baseline_name = "the previous release".to_owned();
+        "the previous release".clone_into(&mut input.baseline_name);
     }
     let template = match &config.release.as_ref().and_then(|r| r.notes.clone()) {
         Some(path) => Some(
@@ -222,13 +223,59 @@ pub fn notes_for(
         None => None,
     };
     let masker = crate::reporting::masker(config, |n| std::env::var(n).ok());
-    let mut notes =
-        crate::report::render::render_release_notes(&input, template.as_deref())?;
+    let mut notes = crate::report::render::render_release_notes(&input, template.as_deref())?;
     notes = masker.mask(&notes).into_owned();
     if let Some(digest) = &note.image_digest {
-        notes.push_str(&format!("\n### Image\n\n`{digest}`\n"));
+        let _ = write!(notes, "\n### Image\n\n`{digest}`\n");
     }
     Ok(notes)
+}
+
+/// On a tag push: the GitHub release of the pushed tag, with notes from the commit's recorded
+/// run (or, when it has none, this run's).
+pub async fn on_tag_push(
+    ctx: &Context,
+    config: &Config,
+    workspace: &Path,
+    record: &RunRecord,
+    git_ref: &str,
+) -> anyhow::Result<Option<String>> {
+    let tag = git_ref.strip_prefix("refs/tags/").unwrap_or(git_ref);
+    let model = config.release.as_ref().and_then(|r| r.model.clone());
+    let Some(version) = release_version(tag, model.as_deref()) else {
+        if !ctx.quiet {
+            eprintln!(
+                "the tag `{tag}` is not a release tag (`vX.Y.Z` or `MODEL@vX.Y.Z`): no release made"
+            );
+        }
+        return Ok(None);
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    baseline::fetch_notes(workspace, env("GITHUB_TOKEN").as_deref())
+        .context("while fetching the recorded runs (notes) from `origin`")?;
+    let sha = commit_of(workspace, git_ref)?;
+    let note = match note_on(workspace, &sha)? {
+        Some(note) => note,
+        None => crate::publish::note_of(record),
+    };
+    let tags = git_tags(workspace)?;
+    let previous = previous(model.as_deref(), &version, &tags);
+    let notes = notes_for(config, workspace, tag, &sha, &note, previous.as_deref())?;
+    let repo_name =
+        env("GITHUB_REPOSITORY").ok_or_else(|| anyhow!("`GITHUB_REPOSITORY` is not set"))?;
+    let repo = Repo::parse(&repo_name)
+        .ok_or_else(|| anyhow!("`GITHUB_REPOSITORY` is `{repo_name}`, not `owner/name`"))?;
+    let forge = crate::forge::github::GitHubForge::from_env().map_err(|e| anyhow!("{e}"))?;
+    let url = publish(&forge, &repo, tag, &version, &notes)
+        .await
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| {
+            format!("while creating the release `{tag}` (the token needs `contents: write`)")
+        })?;
+    if !ctx.quiet {
+        eprintln!("released `{tag}`: {url}");
+    }
+    Ok(Some(url))
 }
 
 /// Creates the GitHub release of `tag`, or updates its notes when it exists (a re-run).
@@ -287,18 +334,29 @@ pub async fn release(ctx: &Context, args: &ReleaseArgs) -> anyhow::Result<ExitSt
     }
     let (sha, _) = baseline::head(&workspace)?;
     let previous = previous(model.as_deref(), &version, &tags);
-    let notes = notes_for(config, &workspace, &tag, &sha, previous.as_deref())?;
+    let note = note_on(&workspace, &sha)?.ok_or_else(|| {
+        anyhow!(
+            "commit {} has no recorded run to release: a `mlops-ci run` on a push to the baseline branch records one (its note under `{}`)",
+            &sha[..sha.len().min(12)],
+            baseline::NOTES_REF
+        )
+    })?;
+    let notes = notes_for(config, &workspace, &tag, &sha, &note, previous.as_deref())?;
     let message = format!("{tag}\n\nReleased by mlops-ci.");
     if !in_ci {
         tag_locally(&workspace, &tag, &sha, &message)?;
-        let path = workspace.join(".mlops").join(format!("release-{tag}.md").replace('@', "-"));
+        let path = workspace
+            .join(".mlops")
+            .join(format!("release-{tag}.md").replace('@', "-"));
         std::fs::create_dir_all(workspace.join(".mlops"))?;
         std::fs::write(&path, &notes)?;
         if !ctx.quiet {
             eprintln!(
                 "tagged {} as `{tag}` (previous release: {}); its notes are in `{}`\npush it with `git push origin {tag}`: the tag push's `mlops-ci run` makes the GitHub release",
                 &sha[..12],
-                previous.as_deref().map_or("none".to_owned(), |p| format!("`{p}`")),
+                previous
+                    .as_deref()
+                    .map_or("none".to_owned(), |p| format!("`{p}`")),
                 crate::display_path(&path, &ctx.dir)
             );
         }
@@ -313,7 +371,9 @@ pub async fn release(ctx: &Context, args: &ReleaseArgs) -> anyhow::Result<ExitSt
         .create_tag(&repo, &tag, &message, &sha)
         .await
         .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("while creating the tag `{tag}` (the token needs `contents: write`)"))?;
+        .with_context(|| {
+            format!("while creating the tag `{tag}` (the token needs `contents: write`)")
+        })?;
     let url = publish(&forge, &repo, &tag, &version, &notes)
         .await
         .map_err(|e| anyhow!("{e}"))

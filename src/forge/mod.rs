@@ -268,13 +268,19 @@ pub trait Forge: Send + Sync {
     ) -> ForgeFuture<'a, String>;
 
     /// The release of `tag`, if there is one.
-    fn release_by_tag<'a>(&'a self, repo: &'a Repo, tag: &'a str)
-    -> ForgeFuture<'a, Option<Release>>;
+    fn release_by_tag<'a>(
+        &'a self,
+        repo: &'a Repo,
+        tag: &'a str,
+    ) -> ForgeFuture<'a, Option<Release>>;
 
     /// Creates a release. An ambiguous failure is [`ForgeError::Ambiguous`]: look it up by tag
     /// before creating again.
-    fn create_release<'a>(&'a self, repo: &'a Repo, release: &'a NewRelease)
-    -> ForgeFuture<'a, Release>;
+    fn create_release<'a>(
+        &'a self,
+        repo: &'a Repo,
+        release: &'a NewRelease,
+    ) -> ForgeFuture<'a, Release>;
 
     /// Replaces a release's body.
     fn update_release<'a>(

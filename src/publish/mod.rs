@@ -37,6 +37,30 @@ fn files_json(files: &indexmap::IndexMap<String, Flat>) -> Value {
     )
 }
 
+/// A finished run as a baseline note: its metrics and params by file, its image's digest, and
+/// where it ran.
+pub fn note_of(record: &RunRecord) -> Note {
+    let env = |name: &str| std::env::var(name).ok();
+    let run_url = match (
+        env("GITHUB_SERVER_URL"),
+        env("GITHUB_REPOSITORY"),
+        env("GITHUB_RUN_ID"),
+    ) {
+        (Some(server), Some(repo), Some(id)) => Some(format!("{server}/{repo}/actions/runs/{id}")),
+        _ => None,
+    };
+    Note {
+        version: baseline::NOTE_VERSION,
+        metrics: files_json(&record.metrics_files()),
+        params: files_json(&record.params),
+        profiles: Value::Object(Map::new()),
+        image_digest: record.image_digest(),
+        run_url,
+        run_id: Some(record.id.clone()),
+        recorded_at: crate::results::utc_timestamp(std::time::SystemTime::now()),
+    }
+}
+
 /// On a push to the baseline branch with `store: notes`, writes the run's metrics and params
 /// as a note on the pushed commit and pushes `refs/notes/mlops-ci` to `origin`.
 pub fn baseline_note(
@@ -79,25 +103,7 @@ pub fn baseline_note(
     }
     let (sha, _) =
         baseline::head(workspace).context("while reading HEAD to record the baseline")?;
-    let metrics = record.metrics_files();
-    let run_url = match (
-        env("GITHUB_SERVER_URL"),
-        env("GITHUB_REPOSITORY"),
-        env("GITHUB_RUN_ID"),
-    ) {
-        (Some(server), Some(repo), Some(id)) => Some(format!("{server}/{repo}/actions/runs/{id}")),
-        _ => None,
-    };
-    let note = Note {
-        version: baseline::NOTE_VERSION,
-        metrics: files_json(&metrics),
-        params: files_json(&record.params),
-        profiles: Value::Object(Map::new()),
-        image_digest: record.image_digest(),
-        run_url,
-        run_id: Some(record.id.clone()),
-        recorded_at: crate::results::utc_timestamp(std::time::SystemTime::now()),
-    };
+    let note = note_of(record);
     baseline::record(workspace, &sha, &note).context("while recording the baseline note")?;
     let token = env("GITHUB_TOKEN").filter(|t| !t.is_empty());
     let outcome = baseline::push(workspace, baseline::REMOTE, token.as_deref())

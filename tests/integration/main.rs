@@ -16,5 +16,6 @@ mod hazards;
 mod lint;
 mod plan;
 mod pr_run;
+mod release;
 mod report;
 mod schema;
