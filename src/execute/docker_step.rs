@@ -66,7 +66,6 @@ fn split_args(text: &str) -> Vec<String> {
     for c in text.chars() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
             (None, '"' | '\'') => {
                 quote = Some(c);
                 started = true;
@@ -77,7 +76,7 @@ fn split_args(text: &str) -> Vec<String> {
                 }
                 started = false;
             }
-            (None, c) => word.push(c),
+            (_, c) => word.push(c),
         }
     }
     if started || !word.is_empty() {
@@ -88,6 +87,16 @@ fn split_args(text: &str) -> Vec<String> {
 
 /// Runs the step's container to its end; its exit code is this process's.
 pub async fn run(args: &ContainerStepArgs) -> anyhow::Result<ExitStatus> {
+    use anyhow::Context as _;
+    run_container(args).await.with_context(|| {
+        format!(
+            "while running the step's container `docker://{}`",
+            args.image
+        )
+    })
+}
+
+async fn run_container(args: &ContainerStepArgs) -> anyhow::Result<ExitStatus> {
     use tokio::signal::unix::{SignalKind, signal};
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
     let engine = DockerEngine::connect(&var).await?;
@@ -126,14 +135,35 @@ pub async fn run(args: &ContainerStepArgs) -> anyhow::Result<ExitStatus> {
             Stream::Err => std::io::stderr().write_all(bytes),
         };
     };
-    let code = tokio::select! {
-        code = engine.run(&spec, &mut output) => code?,
-        _ = int.recv() => 130,
-        _ = term.recv() => 143,
+    let running = engine.run(&spec, &mut output);
+    let mut running = std::pin::pin!(running);
+    let stopped = tokio::select! {
+        code = &mut running => Err(code?),
+        _ = int.recv() => Ok(130),
+        _ = term.recv() => Ok(143),
+    };
+    let code = match stopped {
+        Err(code) => code,
+        Ok(signal_code) => {
+            // The container may still be on its way into being (a create in flight): remove
+            // it until the engine's side of the run is over, for a few seconds at most.
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            while tokio::time::Instant::now() < until {
+                let _ = engine.remove_container(&name).await;
+                let pause = tokio::time::sleep(std::time::Duration::from_millis(200));
+                tokio::select! {
+                    _ = &mut running => break,
+                    () = pause => {}
+                }
+            }
+            signal_code
+        }
     };
     engine.remove_container(&name).await?;
     let _ = std::io::stdout().flush();
-    Ok(ExitStatus::Code(u8::try_from(code.clamp(0, 255)).unwrap_or(255)))
+    Ok(ExitStatus::Code(
+        u8::try_from(code.clamp(0, 255)).unwrap_or(255),
+    ))
 }
 
 #[cfg(test)]
