@@ -195,14 +195,18 @@ stages:
 }
 
 #[test]
-fn docker_steps_say_they_are_not_supported_yet() {
-    let dir =
-        config_dir(b"version: 1\nstages:\n  a:\n    steps:\n      - uses: docker://alpine:3\n");
+fn a_docker_step_whose_image_cannot_be_had_fails_naming_it() {
+    // A registry on a loopback port nobody listens on: the pull fails at once, offline.
+    let dir = config_dir(
+        b"version: 1\nstages:\n  a:\n    steps:\n      - uses: docker://127.0.0.1:9/none/x:1\n",
+    );
     let out = mlops_ci(dir.path()).arg("check").output().unwrap();
-    assert_eq!(code(&out), 1);
+    let err = crate::common::stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
     let run = run_json(dir.path());
-    assert_eq!(
-        run["stages"][0]["steps"][0]["error"],
-        "`uses: docker://alpine:3` steps are not supported yet"
+    assert_eq!(run["stages"][0]["steps"][0]["exit_code"], 2, "{run}");
+    assert!(
+        err.contains("while running the step's container `docker://127.0.0.1:9/none/x:1`"),
+        "{err}"
     );
 }
