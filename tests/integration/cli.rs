@@ -22,19 +22,6 @@ fn exit_codes_zero_and_two() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so() {
-    for command in ["release", "init"] {
-        let out = run(&repo().join("examples/iris"), &[command]);
-        assert_eq!(code(&out), 2, "{command}");
-        assert!(
-            stderr(&out).contains("is not supported yet"),
-            "{command}: {}",
-            stderr(&out)
-        );
-    }
-}
-
-#[test]
 fn comment_from_a_missing_bundle_says_which() {
     let out = run(
         &repo().join("examples/iris"),
