@@ -280,7 +280,10 @@ fn publish_push(config: &Config, invocation: &Invocation, pushed: &[&Image]) -> 
     let tags = if recording {
         format!("`{branch}` and `sha-<short sha>`")
     } else {
-        "`sha-<short sha>`".to_owned()
+        format!(
+            "with the branch's name (`{}`, made a valid tag)",
+            on_branch.unwrap_or_default()
+        )
     };
     out.extend(pushed.iter().map(|image| {
         item(
