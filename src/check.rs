@@ -23,9 +23,6 @@ fn unsupported(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
     for (name, stage) in &config.stages {
         let mut parts = Vec::new();
-        if !stage.data.is_empty() {
-            parts.push("data checks");
-        }
         if stage.image.is_some() {
             parts.push("an image build");
         }
@@ -34,6 +31,14 @@ fn unsupported(config: &Config) -> Vec<String> {
         }
     }
     out
+}
+
+/// A data check could not read its file: the run ends with exit 2, as for a metrics file.
+fn data_unreadable(record: &RunRecord) -> bool {
+    record
+        .stages
+        .iter()
+        .any(|s| s.data.iter().any(|d| d.error.is_some()))
 }
 
 /// Stops what steps left running, writes `run.json`, and prints the closing report.
@@ -223,6 +228,7 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
         workspace: workspace.clone(),
         baseline: found.used.clone(),
         input_error: std::cell::Cell::new(false),
+        profiles: found.used.as_ref().map(|_| found.profiles.clone()),
     };
     let mut record = pipeline::run(
         config,
@@ -238,7 +244,7 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
     signals.abort();
     console.close();
     write_record(ctx, config, &record, &run_dir, &id)?;
-    if judge.input_error.get() {
+    if judge.input_error.get() || data_unreadable(&record) {
         let why = record
             .stages
             .iter()

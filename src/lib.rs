@@ -7,6 +7,7 @@ pub mod ci;
 pub mod cli;
 pub mod compare;
 pub mod config;
+mod data;
 pub mod diagnostic;
 mod diff;
 pub mod execute;
@@ -18,6 +19,7 @@ pub mod plan;
 pub mod publish;
 pub mod report;
 pub mod results;
+pub mod validate;
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
@@ -105,6 +107,8 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Comment => not_built("comment"),
         Command::Release => not_built("release"),
         Command::Init => not_built("init"),
+        Command::Data(cli::DataCommand::Profile(args)) => data::profile(ctx, args),
+        Command::Data(cli::DataCommand::Check(args)) => data::check(ctx, args),
     }
 }
 

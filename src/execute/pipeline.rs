@@ -51,6 +51,11 @@ pub struct Measured {
 pub trait AfterSteps {
     fn after_steps(&self, stage: &str, config: &Stage, so_far: &IndexMap<String, Flat>)
     -> Measured;
+
+    /// The baseline's data profiles by file, for drift; `None` when there is no baseline.
+    fn baseline_profiles(&self) -> Option<IndexMap<String, crate::results::data::Profile>> {
+        None
+    }
 }
 
 /// Shared by every stage of a run.
@@ -263,7 +268,7 @@ fn ancestors_status(
     (status, blocker)
 }
 
-fn skipped(name: &str, reason: String) -> StageRecord {
+pub(super) fn skipped(name: &str, reason: String) -> StageRecord {
     StageRecord {
         name: name.to_owned(),
         result: Outcome::Skipped,
@@ -273,6 +278,7 @@ fn skipped(name: &str, reason: String) -> StageRecord {
         outputs: IndexMap::new(),
         metrics: IndexMap::new(),
         gates: Vec::new(),
+        data: Vec::new(),
     }
 }
 
@@ -389,6 +395,10 @@ async fn run_stage(
     let deadline = stage
         .timeout_minutes
         .map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0));
+    let mut data = super::data::run_stage_checks(run, name, stage).await;
+    if let Some(record) = super::data::failed_stage(run, name, &mut data, started) {
+        return record;
+    }
     let mut progress = StageState::new(run, name, ctx);
     let mut reason = None;
     for (index, step) in stage.steps.iter().enumerate() {
@@ -450,6 +460,7 @@ async fn run_stage(
         outputs,
         metrics: measured.metrics,
         gates: measured.gates,
+        data: data.reports,
     };
     let summary = match &record.reason {
         Some(r) => format!(

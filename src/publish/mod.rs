@@ -89,7 +89,8 @@ pub fn baseline_note(
         version: baseline::NOTE_VERSION,
         metrics: files_json(&metrics),
         params: files_json(&record.params),
-        profiles: Value::Object(Map::new()),
+        profiles: serde_json::to_value(record.profiles())
+            .unwrap_or_else(|_| Value::Object(Map::new())),
         image_digest: None,
         run_url,
         run_id: Some(record.id.clone()),

@@ -1,6 +1,7 @@
 //! What happened, as data: the run record (`run.json`), its stages and steps. Versioned: a
 //! stored run can be read back by later commands. Uses nothing else.
 
+pub mod data;
 pub mod metrics;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -67,6 +68,15 @@ pub fn merged(files: &IndexMap<String, Flat>) -> Flat {
 }
 
 impl RunRecord {
+    /// Every file's profile from the stages' data checks, by path (what a baseline note keeps).
+    pub fn profiles(&self) -> IndexMap<String, data::Profile> {
+        self.stages
+            .iter()
+            .flat_map(|s| &s.data)
+            .filter_map(|d| d.profile.clone().map(|p| (d.file.clone(), p)))
+            .collect()
+    }
+
     /// The metrics files every stage read, by path.
     pub fn metrics_files(&self) -> IndexMap<String, Flat> {
         let mut files = IndexMap::new();
@@ -128,6 +138,9 @@ pub struct StageRecord {
     pub metrics: IndexMap<String, Flat>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<GateVerdict>,
+    /// The stage's data checks: per file, the checks, the profile and the drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<data::DataReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

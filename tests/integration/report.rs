@@ -62,6 +62,7 @@ fn stage(name: &str, result: Outcome, duration_ms: u64, steps: Vec<StepRecord>) 
         outputs: IndexMap::new(),
         metrics: IndexMap::new(),
         gates: Vec::new(),
+        data: Vec::new(),
     }
 }
 
