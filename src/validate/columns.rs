@@ -206,7 +206,12 @@ impl Column {
             self.bounds(row, x, text);
         }
         self.text_checks(row, text)?;
-        self.hll.add_hash(hash64(&self.hash, text.as_bytes()));
+        // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
+        let key = number.map_or_else(
+            || hash64(&self.hash, text.as_bytes()),
+            |x| hash64(&self.hash, &x.to_bits().to_le_bytes()),
+        );
+        self.hll.add_hash(key);
         if !self.top.given_up {
             self.top.add(text);
             if self.count == 100_000 && self.hll.estimate() > 50_000 {

@@ -22,6 +22,7 @@ use crate::config::model::{DataCheck, DataFormat, ExtraColumns};
 use crate::results::data::{BadRow, CheckResult, DataReport, Profile};
 
 pub use self::unique::CAP_ENV as UNIQUE_CAP_ENV;
+pub use self::value::{parse_date, parse_datetime};
 
 /// Why a file could not be checked.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +104,7 @@ impl<'c> Pass<'c> {
             Some(rule) => Column::with_rule(name, rule)?,
             None => Column::plain(name),
         };
-        column.nulls_before(self.rows.saturating_sub(1));
+        column.nulls_before(self.rows.saturating_sub(self.malformed + 1));
         self.columns.push(column);
         self.index.insert(name.to_owned(), self.columns.len() - 1);
         Ok(self.columns.len() - 1)
