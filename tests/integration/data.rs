@@ -646,3 +646,66 @@ fn drift_is_judged_against_the_profile_in_the_baseline_note() {
     let text = stdout(&out);
     assert!(text.contains("✗ income: psi"), "{text}");
 }
+
+/// The PR comment's data section, from real checks of a real file against a real profile.
+#[test]
+fn the_pr_comment_shows_failed_checks_with_their_rows_and_the_drifted_columns() {
+    use mlops_ci::compare::Comparison;
+    use mlops_ci::config::model::{DataCheck, Report};
+    use mlops_ci::report::input::ReportInput;
+    use mlops_ci::results::{GitInfo, Outcome, RunRecord, StageRecord};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let yaml = config(&["t.csv"], "        drift: { max: 0.2 }\n");
+    let stages: serde_json::Value = serde_saphyr::from_str::<serde_json::Value>(&yaml).unwrap();
+    let checks: Vec<DataCheck> =
+        serde_json::from_value(stages["stages"]["validate"]["data"].clone()).unwrap();
+    let options = mlops_ci::validate::Options::default();
+    let (base, _) = table(3_000, 31, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&base)).unwrap();
+    let profiles: indexmap::IndexMap<_, _> =
+        mlops_ci::execute::data::check_all(&checks, d, None, options)
+            .into_iter()
+            .map(|r| (r.file, r.profile.unwrap()))
+            .collect();
+    let (shifted, _) = table(3_000, 32, 2_500.0);
+    std::fs::write(d.join("t.csv"), csv_text(&shifted)).unwrap();
+    let data = mlops_ci::execute::data::check_all(&checks, d, Some(&profiles), options);
+    let run = RunRecord {
+        version: mlops_ci::results::RUN_RECORD_VERSION,
+        id: "run-1".to_owned(),
+        mode: "run".to_owned(),
+        event: "pull_request".to_owned(),
+        git: GitInfo::default(),
+        started_at: "2026-01-01T00:00:00Z".to_owned(),
+        duration_ms: 1_000,
+        result: Outcome::Failure,
+        baseline: None,
+        params: indexmap::IndexMap::new(),
+        stages: vec![StageRecord {
+            name: "validate".to_owned(),
+            result: Outcome::Failure,
+            reason: mlops_ci::execute::data::failure("validate", &data),
+            duration_ms: 900,
+            steps: Vec::new(),
+            outputs: indexmap::IndexMap::new(),
+            metrics: indexmap::IndexMap::new(),
+            gates: Vec::new(),
+            data,
+        }],
+    };
+    let comparison = Comparison {
+        metrics: Vec::new(),
+        gates: Vec::new(),
+        has_baseline: true,
+    };
+    let input = ReportInput::new("iris", Report::default(), run, comparison);
+    let text = mlops_ci::report::render::render_comment(&input, None).unwrap();
+    let (_, rest) = text
+        .split_once("### Data checks")
+        .unwrap_or_else(|| panic!("no data section in {text}"));
+    let section = rest.split("\n### ").next().unwrap_or(rest);
+    assert!(section.contains("❌ | income | psi"), "{section}");
+    insta::assert_snapshot!(section);
+}
