@@ -18,21 +18,6 @@ use crate::expr::{Template, run_scope};
 use crate::results::{Outcome, RunRecord};
 use crate::{Context, ExitStatus, ci, image_setup};
 
-/// What this version cannot run yet, by stage, so a run refuses before it starts.
-fn unsupported(config: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    for (name, stage) in &config.stages {
-        let mut parts = Vec::new();
-        if !stage.data.is_empty() {
-            parts.push("data checks");
-        }
-        if !parts.is_empty() {
-            out.push(format!("stage `{name}` has {}", parts.join(", ")));
-        }
-    }
-    out
-}
-
 /// Keeps `stage` and the stages it needs, directly or not, in the config's order.
 fn only_stage(config: &mut Config, stage: &str) -> anyhow::Result<()> {
     if !config.stages.contains_key(stage) {
@@ -55,6 +40,14 @@ fn only_stage(config: &mut Config, stage: &str) -> anyhow::Result<()> {
     }
     config.stages.retain(|name, _| keep.contains(name));
     Ok(())
+}
+
+/// A data check could not read its file: the run ends with exit 2, as for a metrics file.
+fn data_unreadable(record: &RunRecord) -> bool {
+    record
+        .stages
+        .iter()
+        .any(|s| s.data.iter().any(|d| d.error.is_some()))
 }
 
 /// Stops what steps left running, writes `run.json`, and prints the closing report.
@@ -262,25 +255,17 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
     Ok(done.status)
 }
 
-/// The config, cut to `--stage`'s stages, refused when it uses what this version cannot run.
-fn load_for(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<crate::config::Loaded> {
+/// The config, cut to `--stage`'s stages.
+fn load_for(ctx: &Context, args: &CheckArgs) -> anyhow::Result<crate::config::Loaded> {
     let mut loaded = crate::load(ctx)?;
     if let Some(stage) = &args.stage {
         only_stage(&mut loaded.config, stage)?;
-    }
-    let missing = unsupported(&loaded.config);
-    if !missing.is_empty() {
-        return Err(anyhow!(
-            "this pipeline uses parts that `mlops-ci {}` does not support yet: {}; the README's limits list what works",
-            mode.as_str(),
-            missing.join("; ")
-        ));
     }
     Ok(loaded)
 }
 
 async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<Done> {
-    let loaded = load_for(ctx, args, mode)?;
+    let loaded = load_for(ctx, args)?;
     let config = &loaded.config;
     let workspace = crate::workspace(ctx, Some(&loaded));
     let env_var = |name: &str| std::env::var(name).ok();
@@ -337,6 +322,7 @@ async fn execute(ctx: &Context, args: &CheckArgs, mode: Mode) -> anyhow::Result<
         workspace: workspace.clone(),
         baseline: found.used.clone(),
         input_error: std::cell::Cell::new(false),
+        profiles: found.used.as_ref().map(|_| found.profiles.clone()),
     };
     let mut record = pipeline::run(
         config,
@@ -378,7 +364,7 @@ fn job_error(
     if let Some(why) = images.and_then(crate::execute::image::ImageSetup::fatal) {
         return Some(why);
     }
-    judge.input_error.get().then(|| {
+    (judge.input_error.get() || data_unreadable(record)).then(|| {
         record
             .stages
             .iter()

@@ -69,6 +69,9 @@ pub enum Command {
     /// Run one `uses: docker://` step's container (started by `check` and `run`)
     #[command(hide = true)]
     ContainerStep(ContainerStepArgs),
+    /// Data checks and profiles of CSV, JSON Lines and Parquet files
+    #[command(subcommand)]
+    Data(DataCommand),
 }
 
 /// A `uses: docker://` step: the container, its mounts and the env names passed in.
@@ -91,6 +94,44 @@ pub struct ContainerStepArgs {
     /// The container's arguments
     #[arg(last = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print the profile of a data file: rows, and per column nulls, min, max, mean, standard
+    /// deviation, quantiles, histogram, distinct values and the most frequent ones
+    Profile(DataProfileArgs),
+    /// Run only the data checks of mlops.yaml, with drift against the baseline's profiles
+    Check(DataCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataProfileArgs {
+    /// The file: .csv, .tsv, .jsonl, .ndjson (each optionally .gz) or .parquet
+    pub file: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The file's format, when its extension does not tell
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input: Option<DataInput>,
+}
+
+#[derive(Debug, Args)]
+pub struct DataCheckArgs {
+    /// Only this stage's data checks
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataInput {
+    Csv,
+    Jsonl,
+    Parquet,
 }
 
 #[derive(Debug, Args)]

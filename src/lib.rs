@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod container;
+mod data;
 pub mod diagnostic;
 mod diff;
 pub mod execute;
@@ -22,6 +23,7 @@ pub mod release;
 pub mod report;
 mod reporting;
 pub mod results;
+pub mod validate;
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
@@ -110,6 +112,8 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Release(args) => release::release(ctx, args).await,
         Command::Init => not_built("init"),
         Command::ContainerStep(args) => execute::docker_step::run(args).await,
+        Command::Data(cli::DataCommand::Profile(args)) => data::profile(ctx, args),
+        Command::Data(cli::DataCommand::Check(args)) => data::check(ctx, args),
     }
 }
 

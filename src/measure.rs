@@ -62,6 +62,8 @@ pub use crate::results::merged;
 pub struct BaselineFound {
     pub used: Option<BaselineUsed>,
     pub message: String,
+    /// The baseline's data profiles by file (from its note); empty when it has none.
+    pub profiles: IndexMap<String, crate::results::data::Profile>,
 }
 
 /// Finds the baseline of the repository holding `workspace`, as `config.baseline` says.
@@ -74,6 +76,7 @@ pub fn find_baseline(
         return Ok(BaselineFound {
             used: None,
             message: "not a git repository: no baseline to compare with".to_owned(),
+            profiles: IndexMap::new(),
         });
     }
     let settings = Settings {
@@ -93,6 +96,7 @@ pub fn find_baseline(
                     format!(", {} commit(s) before the merge-base", f.distance)
                 };
                 BaselineFound {
+                    profiles: profiles_of(&f.note.profiles),
                     message: format!(
                         "baseline: `{}` at {}{back} (notes)",
                         f.branch,
@@ -111,6 +115,7 @@ pub fn find_baseline(
             Lookup::NoBaseline {
                 branch, searched, ..
             } => BaselineFound {
+                profiles: IndexMap::new(),
                 used: None,
                 message: format!(
                     "no baseline: no results recorded on `{branch}` (looked at {searched} commit(s))"
@@ -132,6 +137,7 @@ pub fn find_baseline(
                 metrics.insert(path, flat(&parsed));
             }
             BaselineFound {
+                profiles: IndexMap::new(),
                 message: format!(
                     "baseline: `{branch}` at {} (files in its tree)",
                     short(&sha)
@@ -151,6 +157,23 @@ pub fn find_baseline(
         return Err(anyhow!("{}; `baseline.required` is true", found.message));
     }
     Ok(found)
+}
+
+/// A note's `profiles` (`{path: profile}`); a profile this version cannot read is left out, so
+/// its file gets no drift rather than a failed run.
+fn profiles_of(json: &serde_json::Value) -> IndexMap<String, crate::results::data::Profile> {
+    json.as_object()
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|(path, p)| {
+                    serde_json::from_value(p.clone())
+                        .ok()
+                        .map(|p| (path.clone(), p))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `{path: {key: value}}` JSON as files of flattened values.
@@ -183,6 +206,8 @@ pub struct Judge {
     pub baseline: Option<BaselineUsed>,
     /// Set when a metrics file could not be read: the run ends with exit 2.
     pub input_error: std::cell::Cell<bool>,
+    /// The baseline's data profiles by file; `None` when there is no baseline.
+    pub profiles: Option<IndexMap<String, crate::results::data::Profile>>,
 }
 
 impl AfterSteps for Judge {
@@ -224,5 +249,9 @@ impl AfterSteps for Judge {
             measured.failure = Some(format!("gate failed: {}", failed.join("; ")));
         }
         measured
+    }
+
+    fn baseline_profiles(&self) -> Option<IndexMap<String, crate::results::data::Profile>> {
+        self.profiles.clone()
     }
 }

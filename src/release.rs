@@ -171,6 +171,7 @@ fn record_of(
             metrics,
             gates: verdicts,
             image: None,
+            data: Vec::new(),
         }],
     }
 }

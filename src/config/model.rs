@@ -196,17 +196,32 @@ pub struct Step {
     pub with: IndexMap<String, Template>,
 }
 
-/// A built-in check of one data file.
+/// A built-in check of one data file (or of every file a glob or a folder names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DataCheck {
-    /// The file, relative to the repository root.
+    /// The file, relative to the repository root: a path, a glob (`data/*.csv`) or a folder
+    /// (its files).
     pub path: String,
-    /// Format; default from the extension.
+    /// Format; default from the extension (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, `.parquet`,
+    /// each optionally `.gz` except Parquet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<DataFormat>,
+    /// CSV: the field delimiter; default `,` (tab for `.tsv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    /// CSV: the first line names the columns; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+    /// CSV: the quote character; default `"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<char>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<RowCount>,
+    /// Columns that are not listed in `columns`: `allow` (default) or `deny`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_columns: Option<ExtraColumns>,
+    /// Rules per column; a listed column must exist unless `required: false`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub columns: IndexMap<String, ColumnRule>,
     /// Drift against the baseline's recorded profile of this file.
@@ -223,6 +238,13 @@ pub enum DataFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtraColumns {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RowCount {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,18 +258,34 @@ pub struct RowCount {
 pub struct ColumnRule {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ColumnType>,
+    /// The column must exist; default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<f64>,
+    pub required: Option<bool>,
+    /// Smallest value allowed: a number, or for `date`/`datetime` columns an ISO date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<f64>,
-    /// Most null values allowed.
+    pub min: Option<Bound>,
+    /// Largest value allowed: a number, or for `date`/`datetime` columns an ISO date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nulls: Option<u64>,
+    pub max: Option<Bound>,
+    /// Most null (empty) values allowed: a count (`0`) or a fraction of the rows (`"1%"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls: Option<NullLimit>,
+    /// No value appears twice (nulls aside).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique: Option<bool>,
     /// Allowed values.
     #[serde(rename = "in", default, skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<Vec<String>>,
+    pub allowed: Option<Vec<DataValue>>,
+    /// A regular expression every value must match (whole value: anchor it yourself, as in
+    /// `^[a-z]+$`, to require a full match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// Bounds on the length of the value's text, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<Length>,
+    /// Drift of this column against the baseline's profile (over the file's `drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -257,21 +295,264 @@ pub enum ColumnType {
     Float,
     String,
     Bool,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339 / ISO 8601: `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` (a space for `T` is allowed).
+    Datetime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Length {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Drift {
-    pub method: DriftMethod,
-    /// Largest drift score allowed.
-    pub max: f64,
+    /// Default: `psi` for numbers, `js` for categories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<DriftMethod>,
+    /// Largest drift score allowed; default per method: `psi` 0.2, `ks` 0.2, `js` 0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DriftMethod {
-    /// Population stability index.
+    /// Population stability index over the baseline's decile bins (numbers) or its categories.
     Psi,
+    /// Kolmogorov–Smirnov D statistic from the two quantile sketches (numbers only).
+    Ks,
+    /// Jensen–Shannon distance (base 2, 0 to 1) over the bins or categories.
+    Js,
+}
+
+impl DriftMethod {
+    /// The default `max` of each method: PSI 0.2 (the industry's "significant shift" band,
+    /// 0.1 warns), KS D 0.2 (deepchecks), JS distance 0.1 (Evidently).
+    pub fn default_max(self) -> f64 {
+        match self {
+            Self::Psi | Self::Ks => 0.2,
+            Self::Js => 0.1,
+        }
+    }
+}
+
+/// Most nulls allowed: a count, or a fraction of the rows written as a percentage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NullLimit {
+    Count(u64),
+    Percent(f64),
+}
+
+impl NullLimit {
+    /// Parses `0`, `12` or `1%` / `0.5 %`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        match text.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
+                .map(Self::Percent),
+            None => text.parse::<u64>().ok().map(Self::Count),
+        }
+    }
+
+    /// The most nulls allowed among `rows` rows.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    pub fn allowed(self, rows: u64) -> u64 {
+        match self {
+            Self::Count(n) => n,
+            Self::Percent(p) => (rows as f64 * p / 100.0).floor() as u64,
+        }
+    }
+}
+
+impl fmt::Display for NullLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Count(n) => write!(f, "{n}"),
+            Self::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Serialize for NullLimit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Count(n) => s.serialize_u64(*n),
+            Self::Percent(_) => s.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NullLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = NullLimit;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count such as 0 or a percentage of the rows such as \"1%\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NullLimit, E> {
+                Ok(NullLimit::Count(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NullLimit, E> {
+                u64::try_from(v)
+                    .map(NullLimit::Count)
+                    .map_err(|_| E::custom("nulls must be 0 or more"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NullLimit, E> {
+                NullLimit::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for NullLimit {
+    fn schema_name() -> Cow<'static, str> {
+        "NullLimit".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Most nulls allowed: a count (0) or a percentage of the rows (\"1%\").",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*%$" }
+            ]
+        })
+    }
+}
+
+/// A bound on a column's values: a number, or an ISO date or date-time for date columns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    Number(f64),
+    Text(String),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Bound {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Number(n) => s.serialize_f64(*n),
+            Self::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Bound {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Bound;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, or an ISO date such as \"2024-01-31\"")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Bound, E> {
+                Ok(Bound::Number(v))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Bound, E> {
+                Ok(Bound::Number(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Bound, E> {
+                Ok(Bound::Number(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Bound, E> {
+                Ok(Bound::Text(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Bound {
+    fn schema_name() -> Cow<'static, str> {
+        "Bound".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A number, or an ISO date or date-time for `date` and `datetime` columns.",
+            "anyOf": [ { "type": "number" }, { "type": "string" } ]
+        })
+    }
+}
+
+/// One allowed value of `in`, written as YAML scalar: a string, a number or a boolean. Compared
+/// with the value's text as the file holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DataValue(pub String);
+
+impl Serialize for DataValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DataValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DataValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number or a boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DataValue, E> {
+                Ok(DataValue(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DataValue, E> {
+                Ok(DataValue(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DataValue, E> {
+                Ok(DataValue(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DataValue, E> {
+                Ok(DataValue(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<DataValue, E> {
+                Ok(DataValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for DataValue {
+    fn schema_name() -> Cow<'static, str> {
+        "DataValue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A value as the file holds it: a string, a number or a boolean.",
+            "type": ["string", "number", "boolean"]
+        })
+    }
 }
 
 /// A check on the metrics: bounds and allowed regression for one metric, or a condition.

@@ -145,6 +145,7 @@ fn stages_check(stages: &Node, schema: &Value, out: &mut Vec<Diagnostic>) {
         timeout(node, out);
         steps_check(node, out);
         gates_check(node, out);
+        data_check(node, out);
     }
     cycles(&stage_names, &graph, out);
 }
@@ -251,6 +252,56 @@ fn gates_check(stage: &Node, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(format!("`regression` must be a number or a percentage; found `{}`", s.text))
                             .at(r.span, "not an amount")
                             .hint("write an absolute amount such as `0.01`, or a relative one such as `\"2%\"`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Each `data:` column's regex compiles, and a text bound belongs to a date column and parses.
+fn data_check(stage: &Node, out: &mut Vec<Diagnostic>) {
+    for check in items(stage.get("data")) {
+        for column in entries(check.get("columns")) {
+            let rule = &column.value;
+            if let Some(re) = rule.get("regex") {
+                if let Some(text) = re.as_str() {
+                    if let Err(e) = regex::Regex::new(text) {
+                        let why = e.to_string();
+                        let last = why.lines().last().unwrap_or_default().trim().to_owned();
+                        out.push(
+                            Diagnostic::error(format!(
+                                "the `regex` of column `{}` does not compile",
+                                column.key
+                            ))
+                            .at(re.span, last)
+                            .hint("write a regular expression in Rust's `regex` syntax, such as `^[a-z]+$`"),
+                        );
+                    }
+                }
+            }
+            let kind = rule.get("type").and_then(Node::as_str);
+            for key in ["min", "max"] {
+                let Some(bound) = rule.get(key) else { continue };
+                let NodeKind::Scalar(s) = &bound.kind else {
+                    continue;
+                };
+                if s.resolved != Resolved::Str {
+                    continue;
+                }
+                let parses = match kind {
+                    Some("date") => crate::validate::parse_date(&s.text).is_some(),
+                    Some("datetime") => crate::validate::parse_datetime(&s.text).is_some(),
+                    _ => false,
+                };
+                if !parses {
+                    out.push(
+                        Diagnostic::error(format!(
+                            "`{key}: {}` of column `{}` is neither a number nor a date of a date column",
+                            s.text, column.key
+                        ))
+                        .at(bound.span, "not a bound")
+                        .hint("write a number, or set `type: date` (`2024-01-31`) or `type: datetime` (`2024-01-31T12:00:00Z`)"),
                     );
                 }
             }

@@ -53,6 +53,11 @@ pub struct Measured {
 pub trait AfterSteps {
     fn after_steps(&self, stage: &str, config: &Stage, so_far: &IndexMap<String, Flat>)
     -> Measured;
+
+    /// The baseline's data profiles by file, for drift; `None` when there is no baseline.
+    fn baseline_profiles(&self) -> Option<IndexMap<String, crate::results::data::Profile>> {
+        None
+    }
 }
 
 /// Shared by every stage of a run.
@@ -265,7 +270,7 @@ fn ancestors_status(
     (status, blocker)
 }
 
-fn skipped(name: &str, reason: String) -> StageRecord {
+pub(super) fn skipped(name: &str, reason: String) -> StageRecord {
     StageRecord {
         name: name.to_owned(),
         result: Outcome::Skipped,
@@ -276,6 +281,7 @@ fn skipped(name: &str, reason: String) -> StageRecord {
         metrics: IndexMap::new(),
         gates: Vec::new(),
         image: None,
+        data: Vec::new(),
     }
 }
 
@@ -392,6 +398,10 @@ async fn run_stage(
     let deadline = stage
         .timeout_minutes
         .map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0));
+    let mut data = super::data::run_stage_checks(run, name, stage).await;
+    if let Some(record) = super::data::failed_stage(run, name, &mut data, started) {
+        return record;
+    }
     let mut progress = StageState::new(run, name, ctx);
     let mut reason = None;
     for (index, step) in stage.steps.iter().enumerate() {
@@ -426,23 +436,7 @@ async fn run_stage(
                 )
             });
     }
-    let mut result = result;
-    let mut measured = Measured::default();
-    if result == Outcome::Success && (!stage.metrics.is_empty() || !stage.gates.is_empty()) {
-        let so_far = run.metrics.borrow().clone();
-        measured = run.after.after_steps(name, stage, &so_far);
-        run.metrics.borrow_mut().extend(measured.metrics.clone());
-        for gate in &measured.gates {
-            let mark = if gate.passed { "✓" } else { "✗" };
-            run.shared
-                .console
-                .note(name, &format!("{mark} gate {}: {}", gate.name, gate.reason));
-        }
-        if let Some(why) = measured.failure.take() {
-            result = Outcome::Failure;
-            reason = Some(why);
-        }
-    }
+    let (measured, mut result) = measure(run, name, stage, result, &mut reason);
     let image = match (&stage.image, result) {
         (Some(image), Outcome::Success) => {
             let mut part = ImagePart::new(&progress, &measured, &finished);
@@ -463,6 +457,7 @@ async fn run_stage(
         metrics: measured.metrics,
         gates: measured.gates,
         image,
+        data: data.reports,
     };
     let summary = match &record.reason {
         Some(r) => format!(
@@ -479,6 +474,37 @@ async fn run_stage(
     run.shared.console.note(name, &summary);
     run.shared.console.finished(name);
     record
+}
+
+/// Reads the stage's metrics and judges its gates after its steps succeeded; a metrics file
+/// that cannot be read or a failed gate fails the stage, with `reason` saying why.
+fn measure(
+    run: &Run<'_>,
+    name: &str,
+    stage: &Stage,
+    result: Outcome,
+    reason: &mut Option<String>,
+) -> (Measured, Outcome) {
+    let mut measured = Measured::default();
+    if result != Outcome::Success || (stage.metrics.is_empty() && stage.gates.is_empty()) {
+        return (measured, result);
+    }
+    let so_far = run.metrics.borrow().clone();
+    measured = run.after.after_steps(name, stage, &so_far);
+    run.metrics.borrow_mut().extend(measured.metrics.clone());
+    for gate in &measured.gates {
+        let mark = if gate.passed { "✓" } else { "✗" };
+        run.shared
+            .console
+            .note(name, &format!("{mark} gate {}: {}", gate.name, gate.reason));
+    }
+    match measured.failure.take() {
+        Some(why) => {
+            *reason = Some(why);
+            (measured, Outcome::Failure)
+        }
+        None => (measured, result),
+    }
 }
 
 /// The stage's image part, with its expressions read in the stage's contexts, every metric so

@@ -96,10 +96,10 @@ fn data_part(check: &DataCheck) -> Part {
                     .unwrap_or_default(),
             );
         }
-        if let Some(min) = rule.min {
+        if let Some(min) = &rule.min {
             r.push(format!(">= {min}"));
         }
-        if let Some(max) = rule.max {
+        if let Some(max) = &rule.max {
             r.push(format!("<= {max}"));
         }
         if let Some(nulls) = rule.nulls {
@@ -109,14 +109,25 @@ fn data_part(check: &DataCheck) -> Part {
             r.push("unique".to_owned());
         }
         if let Some(allowed) = &rule.allowed {
-            r.push(format!("in [{}]", allowed.join(", ")));
+            let values: Vec<&str> = allowed.iter().map(|v| v.0.as_str()).collect();
+            r.push(format!("in [{}]", values.join(", ")));
+        }
+        if let Some(regex) = &rule.regex {
+            r.push(format!("matches `{regex}`"));
         }
         checks.push(format!("column `{column}`: {}", r.join(", ")));
     }
     if let Some(drift) = check.drift {
+        let method = drift
+            .method
+            .unwrap_or(crate::config::model::DriftMethod::Psi);
+        let name = serde_json::to_value(method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         checks.push(format!(
-            "drift (psi) at most {} against the baseline",
-            drift.max
+            "drift ({name}) at most {} against the baseline",
+            drift.max.unwrap_or_else(|| method.default_max())
         ));
     }
     Part::Data {

@@ -53,7 +53,8 @@ pub fn note_of(record: &RunRecord) -> Note {
         version: baseline::NOTE_VERSION,
         metrics: files_json(&record.metrics_files()),
         params: files_json(&record.params),
-        profiles: Value::Object(Map::new()),
+        profiles: serde_json::to_value(record.profiles())
+            .unwrap_or_else(|_| Value::Object(Map::new())),
         image_digest: record.image_digest(),
         run_url,
         run_id: Some(record.id.clone()),

@@ -24,8 +24,12 @@ pub const RELEASE_NOTES_LIMIT: usize = 125_000;
 /// How many template instructions a render may run.
 pub const FUEL: u64 = 10_000_000;
 
-const BUILTINS: [(&str, &str); 4] = [
+const BUILTINS: [(&str, &str); 5] = [
     ("macros.md.j2", include_str!("../../templates/macros.md.j2")),
+    (
+        "data-checks.md.j2",
+        include_str!("../../templates/data-checks.md.j2"),
+    ),
     (
         "pr-comment.md.j2",
         include_str!("../../templates/pr-comment.md.j2"),

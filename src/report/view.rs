@@ -36,6 +36,8 @@ pub struct View {
     pub metrics: MetricsView,
     pub params: Vec<ParamsView>,
     pub stages: Vec<StageView>,
+    /// Every data check's file report, without its profile (`templates/data-checks.md.j2`).
+    pub data: Vec<crate::results::data::DataReport>,
     pub logs: Vec<LogView>,
     pub charts: Vec<ChartView>,
     /// What was left out to fit the size limit, in words (`failed step logs`).
@@ -258,6 +260,7 @@ impl View {
                 })
                 .collect(),
             stages,
+            data: crate::report::data_view(run),
             logs: input.log_tails.iter().map(log_view).collect(),
             charts: charts(input, precision, document),
             omitted: Vec::new(),

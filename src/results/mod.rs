@@ -1,6 +1,7 @@
 //! What happened, as data: the run record (`run.json`), its stages and steps. Versioned: a
 //! stored run can be read back by later commands. Uses nothing else.
 
+pub mod data;
 pub mod metrics;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -75,6 +76,15 @@ impl RunRecord {
         })
     }
 
+    /// Every file's profile from the stages' data checks, by path (what a baseline note keeps).
+    pub fn profiles(&self) -> IndexMap<String, data::Profile> {
+        self.stages
+            .iter()
+            .flat_map(|s| &s.data)
+            .filter_map(|d| d.profile.clone().map(|p| (d.file.clone(), p)))
+            .collect()
+    }
+
     /// The metrics files every stage read, by path.
     pub fn metrics_files(&self) -> IndexMap<String, Flat> {
         let mut files = IndexMap::new();
@@ -139,6 +149,9 @@ pub struct StageRecord {
     /// The image the stage built (or re-tagged), when it has an `image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageRecord>,
+    /// The stage's data checks: per file, the checks, the profile and the drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<data::DataReport>,
 }
 
 /// A stage's image: its repository, the tags it got, and what the registry holds.

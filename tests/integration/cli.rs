@@ -93,13 +93,3 @@ fn quiet_lint_prints_nothing_on_success() {
     assert_eq!(stderr(&out), "");
     assert_eq!(stdout(&out), "");
 }
-
-#[test]
-fn check_refuses_parts_it_cannot_run_yet_before_running_anything() {
-    let out = run(&repo().join("examples/iris"), &["check"]);
-    assert_eq!(code(&out), 2);
-    let err = stderr(&out);
-    assert!(err.contains("does not support yet"), "{err}");
-    assert!(err.contains("stage `validate` has data checks"), "{err}");
-    assert!(!repo().join("examples/iris/data").exists(), "nothing ran");
-}

@@ -6,6 +6,7 @@ mod baseline;
 mod check;
 mod cli;
 mod common;
+mod data;
 mod diff;
 mod expr_differential;
 mod expr_vectors;

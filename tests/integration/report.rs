@@ -63,6 +63,7 @@ fn stage(name: &str, result: Outcome, duration_ms: u64, steps: Vec<StepRecord>) 
         metrics: IndexMap::new(),
         gates: Vec::new(),
         image: None,
+        data: Vec::new(),
     }
 }
 

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Benchmarks `mlops-ci data check` against pandera (polars backend) and Great Expectations on the
+# same CSV and the same contract, in the same run, and prints wall time, peak RSS and ratios.
+#
+# Data: a seeded generator (bench/data/generate.rs) writes 10 M rows × 8 columns (~0.8 GB); with
+# BIG=1 also a 4× concatenation (~3 GB, ids repeat so `unique` fails there). The contract, the
+# same for every tool: id unique; age int in [18, 90]; income float >= 0, nulls allowed; score
+# float, no nulls; category in 8 values; label in {0, 1}; email matches a regex; the column set
+# (no extra columns); at least 1 row. mlops-ci also profiles every column (moments, quantiles,
+# histogram, distinct count, top values) in the same pass; the peers only validate.
+#
+# Timed RUNS times each (median wall, max peak RSS), warm page cache, GNU time:
+#   mlops-ci data check                       (release build; one core for the parse)
+#   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
+#   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
+# The peers are installed from PyPI in a venv (VENV, default /tmp/mlops-ci-bench-venv).
+# Generated files live in WORK (default a temp dir) and are deleted on exit.
+#
+# Environment: RUNS=N (default 3), ROWS=N (default 10000000), BIG=1 (add the 3 GB file; GX is
+# skipped there: it needs ~20 GB of RAM), PEERS=0 (mlops-ci only).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUNS="${RUNS:-3}"
+ROWS="${ROWS:-10000000}"
+BIG="${BIG:-0}"
+PEERS="${PEERS:-1}"
+VENV="${VENV:-/tmp/mlops-ci-bench-venv}"
+TIME=/usr/bin/time
+if [[ ! -x "$TIME" ]]; then
+    echo "error: \`$TIME\` not found; install Debian's \`time\` package (apt-get install time)" >&2
+    exit 1
+fi
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export GX_ANALYTICS_ENABLED=false NO_COLOR=1 POLARS_MAX_THREADS="${POLARS_MAX_THREADS:-2}"
+
+echo "building (release)…" >&2
+(cd "$ROOT" && cargo build --release --quiet --bin mlops-ci --example data_bench_generate)
+BIN="$ROOT/target/release/mlops-ci"
+GEN="$ROOT/target/release/examples/data_bench_generate"
+
+if [[ "$PEERS" == 1 && ! -x "$VENV/bin/python" ]]; then
+    echo "installing pandera[polars] 0.35.0 and great-expectations 1.24.1 in $VENV…" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q "pandera[polars]==0.35.0" "polars==2.1.0" \
+        "great-expectations==1.24.1" "pandas==3.1.1"
+fi
+
+echo "generating $ROWS rows…" >&2
+"$GEN" "$WORK/data.csv" "$ROWS" 42
+if [[ "$BIG" == 1 ]]; then
+    { cat "$WORK/data.csv"; for _ in 1 2 3; do tail -n +2 "$WORK/data.csv"; done; } > "$WORK/big.csv"
+fi
+
+cat > "$WORK/mlops.yaml" <<'YAML'
+version: 1
+stages:
+  validate:
+    data:
+      - path: FILE
+        rows: { min: 1 }
+        extra-columns: deny
+        columns:
+          id: { type: int, unique: true }
+          age: { type: int, min: 18, max: 90, nulls: 0 }
+          income: { type: float, min: 0 }
+          score: { type: float, nulls: 0 }
+          category: { type: string, in: [alpha, beta, gamma, delta, epsilon, zeta, eta, theta] }
+          city: { type: string }
+          label: { type: int, in: [0, 1] }
+          email: { type: string, regex: '^[^@]+@[^@]+\.[^@]+$' }
+YAML
+
+cat > "$WORK/pandera_polars.py" <<'PY'
+import sys
+import polars as pl
+import pandera.polars as pa
+
+schema = pa.DataFrameSchema(
+    {
+        "id": pa.Column(pl.Int64, unique=True),
+        "age": pa.Column(pl.Int64, pa.Check.in_range(18, 90)),
+        "income": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+        "score": pa.Column(pl.Float64),
+        "category": pa.Column(pl.String, pa.Check.isin(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])),
+        "city": pa.Column(pl.String),
+        "label": pa.Column(pl.Int64, pa.Check.isin([0, 1])),
+        "email": pa.Column(pl.String, pa.Check.str_matches(r"^[^@]+@[^@]+\.[^@]+$")),
+    },
+    strict=True,
+    checks=[pa.Check(lambda df: df.lazyframe.select(pl.len() >= 1))],
+)
+df = pl.read_csv(sys.argv[1])
+try:
+    schema.validate(df, lazy=True)
+    print("pandera: passed")
+except pa.errors.SchemaErrors as e:
+    print(f"pandera: {len(e.failure_cases)} failure cases")
+PY
+
+cat > "$WORK/gx.py" <<'PY'
+import sys
+import pandas as pd
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+df = pd.read_csv(sys.argv[1])
+context = gx.get_context(mode="ephemeral")
+source = context.data_sources.add_pandas("bench")
+asset = source.add_dataframe_asset("data")
+batch_def = asset.add_batch_definition_whole_dataframe("all")
+suite = context.suites.add(gx.ExpectationSuite(name="contract"))
+for e in [
+    gxe.ExpectColumnValuesToBeUnique(column="id"),
+    gxe.ExpectColumnValuesToBeBetween(column="age", min_value=18, max_value=90),
+    gxe.ExpectColumnValuesToBeBetween(column="income", min_value=0),
+    gxe.ExpectColumnValuesToNotBeNull(column="score"),
+    gxe.ExpectColumnValuesToBeInSet(column="category", value_set=["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]),
+    gxe.ExpectColumnValuesToBeInSet(column="label", value_set=[0, 1]),
+    gxe.ExpectColumnValuesToMatchRegex(column="email", regex=r"^[^@]+@[^@]+\.[^@]+$"),
+    gxe.ExpectTableColumnsToMatchSet(column_set=["id", "age", "income", "score", "category", "city", "label", "email"], exact_match=True),
+    gxe.ExpectTableRowCountToBeBetween(min_value=1),
+]:
+    suite.add_expectation(e)
+batch = batch_def.get_batch(batch_parameters={"dataframe": df})
+result = batch.validate(suite)
+print(f"gx: success={result.success}")
+PY
+
+# measure NAME FILE CMD…: RUNS runs; prints "NAME wall_s rss_mb" with the median wall and max RSS
+measure() {
+    local name="$1" file="$2"
+    shift 2
+    local walls=() rss=0
+    for _ in $(seq "$RUNS"); do
+        local start end
+        start=$EPOCHREALTIME
+        "$TIME" -f '%M' -o "$WORK/rss" "$@" > "$WORK/out" 2>&1 || true
+        end=$EPOCHREALTIME
+        walls+=("$(echo "$end - $start" | bc -l)")
+        local r
+        r=$(tail -n 1 "$WORK/rss")
+        ((r > rss)) && rss=$r
+    done
+    local median
+    median=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
+    printf '%s %.2f %.0f\n' "$name" "$median" "$((rss / 1024))" >> "$WORK/results-$file"
+    echo "  $name: $(head -c 300 "$WORK/out" | tr '\n' ' ')" >&2
+}
+
+run_file() {
+    local file="$1" size
+    size=$(stat -c %s "$WORK/$file")
+    sed "s|path: FILE|path: $file|" "$WORK/mlops.yaml" > "$WORK/$file.mlops.yaml"
+    : > "$WORK/results-$file"
+    # warm the page cache
+    cat "$WORK/$file" > /dev/null
+    measure mlops-ci "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
+    if [[ "$PEERS" == 1 ]]; then
+        measure pandera-polars "$file" "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
+        if [[ "$file" == data.csv ]]; then
+            measure great-expectations "$file" "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
+        fi
+    fi
+    local ours
+    ours=$(awk '$1 == "mlops-ci" { print $2 }' "$WORK/results-$file")
+    printf '\n%s: %.2f GB, %s rows, median of %s runs, warm cache\n' "$file" \
+        "$(echo "$size / 1000000000" | bc -l)" "$(($(wc -l < "$WORK/$file") - 1))" "$RUNS"
+    printf '%-20s %10s %10s %12s %10s\n' tool "wall s" "peak MB" "GB/s" "× mlops-ci"
+    while read -r name wall rss; do
+        printf '%-20s %10s %10s %12.2f %10.1f\n' "$name" "$wall" "$rss" \
+            "$(echo "$size / $wall / 1000000000" | bc -l)" "$(echo "$wall / $ours" | bc -l)"
+    done < "$WORK/results-$file"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); $("$BIN" --version)"
+run_file data.csv
+if [[ "$BIG" == 1 ]]; then
+    run_file big.csv
+fi
+(cd "$ROOT" && cargo run --release --quiet --example data_drift_1000)

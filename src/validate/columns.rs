@@ -1,0 +1,519 @@
+//! One column's pass: its checks (type, nulls, bounds, allowed values, regex, length, unique),
+//! each counting violations and keeping the first rows, and its profile's accumulators.
+
+use ahash::HashSet;
+use regex::Regex;
+
+use super::DataError;
+use super::sketch::{Hll, Kll, Moments, TopValues, hash64, hasher};
+use super::unique::Unique;
+use super::value::{Cell, parse_bool, parse_date, parse_datetime};
+use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
+use crate::results::data::{BadRow, CheckResult, ColumnProfile, Histogram, TopValue};
+
+/// Rows kept per failing check.
+pub const SAMPLES: usize = 5;
+/// Distinct values counted exactly for `top` before a column counts as high-cardinality.
+const TOP_CAP: usize = 10_000;
+/// Values kept in a profile's `top`.
+const TOP_KEPT: usize = 100;
+/// Bins of a profile's histogram.
+const BINS: usize = 20;
+
+#[derive(Debug, Default)]
+struct Tally {
+    violations: u64,
+    first: Vec<BadRow>,
+}
+
+impl Tally {
+    #[inline]
+    fn hit(&mut self, row: u64, value: &str) {
+        self.violations += 1;
+        if self.first.len() < SAMPLES {
+            self.first.push(BadRow {
+                row,
+                value: value.chars().take(200).collect(),
+            });
+        }
+    }
+}
+
+/// A column's rules, compiled.
+#[derive(Debug, Default)]
+struct Rules {
+    kind: Option<ColumnType>,
+    min: Option<f64>,
+    max: Option<f64>,
+    nulls: Option<NullLimit>,
+    allowed: Option<HashSet<String>>,
+    allowed_text: String,
+    regex: Option<Regex>,
+    length: (Option<u64>, Option<u64>),
+}
+
+/// A column's state during the pass.
+#[derive(Debug)]
+pub struct Column {
+    pub name: String,
+    rules: Rules,
+    kind_tally: Tally,
+    min_tally: Tally,
+    max_tally: Tally,
+    in_tally: Tally,
+    regex_tally: Tally,
+    length_tally: Tally,
+    unique_tally: Tally,
+    null_rows: Vec<u64>,
+    unique: Option<Unique>,
+    nulls: u64,
+    count: u64,
+    moments: Moments,
+    kll: Kll,
+    all_int: bool,
+    non_numeric: u64,
+    hll: Hll,
+    hash: ahash::RandomState,
+    top: TopValues,
+    length: Option<(u64, u64)>,
+    buf: String,
+}
+
+fn bound(
+    b: Option<&Bound>,
+    kind: Option<ColumnType>,
+    column: &str,
+) -> Result<Option<f64>, DataError> {
+    match b {
+        None => Ok(None),
+        Some(Bound::Number(n)) => Ok(Some(*n)),
+        Some(Bound::Text(t)) => {
+            #[allow(clippy::cast_precision_loss)]
+            let parsed = match kind {
+                Some(ColumnType::Date) => parse_date(t).map(|d| d as f64),
+                Some(ColumnType::Datetime) => parse_datetime(t),
+                _ => None,
+            };
+            parsed.map(Some).ok_or_else(|| DataError::Rule {
+                column: column.to_owned(),
+                message: format!(
+                    "bound `{t}` is not a number, nor a date of a `date` or `datetime` column"
+                ),
+            })
+        }
+    }
+}
+
+impl Column {
+    /// A column with no rules: profiled only.
+    pub fn plain(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            rules: Rules::default(),
+            kind_tally: Tally::default(),
+            min_tally: Tally::default(),
+            max_tally: Tally::default(),
+            in_tally: Tally::default(),
+            regex_tally: Tally::default(),
+            length_tally: Tally::default(),
+            unique_tally: Tally::default(),
+            null_rows: Vec::new(),
+            unique: None,
+            nulls: 0,
+            count: 0,
+            moments: Moments::default(),
+            kll: Kll::default(),
+            all_int: true,
+            non_numeric: 0,
+            hll: Hll::default(),
+            hash: hasher(0),
+            top: TopValues::new(TOP_CAP),
+            length: None,
+            buf: String::new(),
+        }
+    }
+
+    /// A column with the rules of `rule`.
+    pub fn with_rule(name: &str, rule: &ColumnRule) -> Result<Self, DataError> {
+        let mut c = Self::plain(name);
+        let kind = rule.kind;
+        c.rules = Rules {
+            kind,
+            min: bound(rule.min.as_ref(), kind, name)?,
+            max: bound(rule.max.as_ref(), kind, name)?,
+            nulls: rule.nulls,
+            allowed: rule
+                .allowed
+                .as_ref()
+                .map(|a| a.iter().map(|v| v.0.clone()).collect()),
+            allowed_text: rule
+                .allowed
+                .as_ref()
+                .map(|a| {
+                    a.iter()
+                        .map(|v| format!("`{}`", v.0))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default(),
+            regex: match &rule.regex {
+                Some(r) => Some(Regex::new(r).map_err(|e| DataError::Rule {
+                    column: name.to_owned(),
+                    message: format!("`regex` does not compile: {e}"),
+                })?),
+                None => None,
+            },
+            length: rule.length.map_or((None, None), |l| (l.min, l.max)),
+        };
+        if rule.unique == Some(true) {
+            c.unique = Some(Unique::new());
+        }
+        if matches!(kind, Some(ColumnType::Float | ColumnType::Datetime)) {
+            c.top.give_up();
+        }
+        Ok(c)
+    }
+
+    /// A null cell, or one missing from its row.
+    #[inline]
+    pub fn null(&mut self, row: u64) {
+        self.nulls += 1;
+        if self.null_rows.len() < SAMPLES {
+            self.null_rows.push(row);
+        }
+    }
+
+    /// Rows read before the column first appeared (JSON Lines), each a null.
+    pub fn nulls_before(&mut self, rows: u64) {
+        self.nulls += rows;
+    }
+
+    /// One cell; `Err` only for I/O errors of the `unique` spill.
+    pub fn cell(&mut self, row: u64, cell: Cell<'_>) -> Result<(), DataError> {
+        if cell == Cell::Null {
+            self.null(row);
+            return Ok(());
+        }
+        if let Cell::Text("") = cell {
+            self.null(row);
+            return Ok(());
+        }
+        self.count += 1;
+        let mut buf = std::mem::take(&mut self.buf);
+        let text = cell.text(&mut buf);
+        let number = self.number(row, cell, text);
+        if let Some(x) = number {
+            self.bounds(row, x, text);
+        }
+        self.text_checks(row, text)?;
+        // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
+        let key = number.map_or_else(
+            || hash64(&self.hash, text.as_bytes()),
+            |x| hash64(&self.hash, &x.to_bits().to_le_bytes()),
+        );
+        self.hll.add_hash(key);
+        if !self.top.given_up {
+            self.top.add(text);
+            if self.count == 100_000 && self.hll.estimate() > 50_000 {
+                self.top.give_up();
+            }
+        }
+        if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
+            let n = text.chars().count() as u64;
+            self.length = Some(
+                self.length
+                    .map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))),
+            );
+            let (lo, hi) = self.rules.length;
+            if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {
+                self.length_tally.hit(row, text);
+            }
+        }
+        self.buf = buf;
+        Ok(())
+    }
+
+    fn numeric_kind(&self) -> bool {
+        matches!(
+            self.rules.kind,
+            Some(ColumnType::Int | ColumnType::Float | ColumnType::Date | ColumnType::Datetime)
+        )
+    }
+
+    /// The cell as a number for the profile and the bounds, checking the declared type.
+    #[allow(clippy::cast_precision_loss)]
+    fn number(&mut self, row: u64, cell: Cell<'_>, text: &str) -> Option<f64> {
+        let parsed = match (self.rules.kind, cell) {
+            (Some(ColumnType::String), _) => return None,
+            (Some(ColumnType::Bool), c) => {
+                let ok = matches!(c, Cell::Bool(_)) || parse_bool(text).is_some();
+                if !ok {
+                    self.kind_tally.hit(row, text);
+                }
+                return None;
+            }
+            (Some(ColumnType::Float | ColumnType::Int) | None, Cell::Int(v)) => Some(v as f64),
+            (Some(ColumnType::Int), Cell::Float(v)) => Some(v).filter(|v| v.fract() == 0.0),
+            (Some(ColumnType::Float) | None, Cell::Float(v)) => Some(v),
+            (Some(ColumnType::Date) | None, Cell::Date(d)) => Some(d as f64),
+            (Some(ColumnType::Datetime) | None, Cell::Timestamp(t)) => Some(t),
+            (Some(ColumnType::Datetime), Cell::Date(d)) => Some(d as f64 * 86_400.0),
+            (Some(ColumnType::Int), _) => text.parse::<i64>().ok().map(|v| v as f64),
+            (Some(ColumnType::Float), _) => text.parse::<f64>().ok(),
+            (Some(ColumnType::Date), _) => parse_date(text).map(|d| d as f64),
+            (Some(ColumnType::Datetime), _) => parse_datetime(text),
+            (None, Cell::Text(_)) => {
+                let first = text.as_bytes()[0];
+                if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
+                    if let Ok(i) = text.parse::<i64>() {
+                        Some(i as f64)
+                    } else {
+                        self.all_int = false;
+                        text.parse::<f64>().ok()
+                    }
+                } else {
+                    None
+                }
+            }
+            (None, Cell::Bool(_) | Cell::Null) => None,
+        };
+        match parsed {
+            Some(x) => {
+                if matches!(self.rules.kind, Some(ColumnType::Float) | None) && x.fract() != 0.0 {
+                    self.all_int = false;
+                }
+                self.moments.add(x);
+                self.kll.add(x);
+            }
+            None if self.rules.kind.is_some() => self.kind_tally.hit(row, text),
+            None => {
+                self.non_numeric += 1;
+                if self.rules.min.is_some() || self.rules.max.is_some() {
+                    self.kind_tally.hit(row, text);
+                }
+            }
+        }
+        parsed
+    }
+
+    #[inline]
+    fn bounds(&mut self, row: u64, x: f64, text: &str) {
+        if self.rules.min.is_some_and(|m| x < m) {
+            self.min_tally.hit(row, text);
+        }
+        if self.rules.max.is_some_and(|m| x > m) {
+            self.max_tally.hit(row, text);
+        }
+    }
+
+    #[inline]
+    fn text_checks(&mut self, row: u64, text: &str) -> Result<(), DataError> {
+        if let Some(allowed) = &self.rules.allowed {
+            if !allowed.contains(text) {
+                self.in_tally.hit(row, text);
+            }
+        }
+        if let Some(re) = &self.rules.regex {
+            if !re.is_match(text) {
+                self.regex_tally.hit(row, text);
+            }
+        }
+        if let Some(set) = &mut self.unique {
+            if set.insert(text.as_bytes(), row).map_err(DataError::Spill)? {
+                self.unique_tally.hit(row, text);
+            }
+        }
+        Ok(())
+    }
+
+    /// The kind a profile shows: the declared one, else inferred from the values.
+    fn kind(&self) -> &'static str {
+        match self.rules.kind {
+            Some(ColumnType::Int) => "int",
+            Some(ColumnType::Float) => "float",
+            Some(ColumnType::Bool) => "bool",
+            Some(ColumnType::Date) => "date",
+            Some(ColumnType::Datetime) => "datetime",
+            None if self.count > 0 && self.non_numeric == 0 && self.moments.n == self.count => {
+                if self.all_int {
+                    "int"
+                } else {
+                    "float"
+                }
+            }
+            Some(ColumnType::String) | None => "string",
+        }
+    }
+
+    /// The `unique` tally with the repeats found by merging spilled keys.
+    fn finish_unique(&mut self) -> Result<Option<Tally>, DataError> {
+        let Some(set) = self.unique.take() else {
+            return Ok(None);
+        };
+        let (more, spilled) = set.finish().map_err(DataError::Spill)?;
+        let mut tally = std::mem::take(&mut self.unique_tally);
+        tally.violations += more;
+        tally.first.extend(spilled.into_iter().map(|r| BadRow {
+            row: r.row,
+            value:
+                r.value.unwrap_or_else(|| {
+                    "(value not kept: found when merging spilled keys)".to_owned()
+                }),
+        }));
+        tally.first.sort_by_key(|r| r.row);
+        tally.first.truncate(SAMPLES);
+        Ok(Some(tally))
+    }
+
+    /// The `nulls` check: every null counts once the limit is passed.
+    fn null_tally(&self, rows: u64) -> Option<(String, Tally, String)> {
+        self.rules.nulls.map(|limit| {
+            let allowed = limit.allowed(rows);
+            let over = self.nulls > allowed;
+            let tally = Tally {
+                violations: if over { self.nulls } else { 0 },
+                first: if over {
+                    let null = |r: &u64| BadRow {
+                        row: *r,
+                        value: String::new(),
+                    };
+                    self.null_rows.iter().map(null).collect()
+                } else {
+                    Vec::new()
+                },
+            };
+            (
+                format!("at most {limit} nulls"),
+                tally,
+                format!("are null, {allowed} allowed"),
+            )
+        })
+    }
+
+    /// The check results of this column's rules, after the pass over `rows` rows.
+    pub fn results(&mut self, rows: u64) -> Result<Vec<CheckResult>, DataError> {
+        let unique = self.finish_unique()?;
+        let nulls = self.null_tally(rows);
+        let r = &self.rules;
+        let kind = r.kind.map(|k| {
+            serde_json::to_value(k)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        });
+        let length = match r.length {
+            (None, None) => None,
+            (l, h) => Some(format!(
+                "length {} to {}",
+                l.unwrap_or(0),
+                h.map_or_else(|| "any".to_owned(), |h| h.to_string())
+            )),
+        };
+        let checks: Vec<(Option<String>, &Tally, String)> = vec![
+            (
+                kind.as_ref().map(|k| format!("type {k}")),
+                &self.kind_tally,
+                format!("are not of type `{}`", kind.clone().unwrap_or_default()),
+            ),
+            (
+                (kind.is_none() && self.kind_tally.violations > 0).then(|| "a number".to_owned()),
+                &self.kind_tally,
+                "are not numbers".to_owned(),
+            ),
+            (
+                nulls.as_ref().map(|n| n.0.clone()),
+                nulls.as_ref().map_or(&self.kind_tally, |n| &n.1),
+                nulls.as_ref().map(|n| n.2.clone()).unwrap_or_default(),
+            ),
+            (
+                r.min.map(|m| format!("min {m}")),
+                &self.min_tally,
+                format!("are below {}", r.min.unwrap_or_default()),
+            ),
+            (
+                r.max.map(|m| format!("max {m}")),
+                &self.max_tally,
+                format!("are above {}", r.max.unwrap_or_default()),
+            ),
+            (
+                r.allowed
+                    .as_ref()
+                    .map(|_| format!("in [{}]", r.allowed_text)),
+                &self.in_tally,
+                "are not allowed".to_owned(),
+            ),
+            (
+                r.regex
+                    .as_ref()
+                    .map(|re| format!("matches `{}`", re.as_str())),
+                &self.regex_tally,
+                "do not match".to_owned(),
+            ),
+            (
+                length,
+                &self.length_tally,
+                "have the wrong length".to_owned(),
+            ),
+            (
+                unique.as_ref().map(|_| "unique".to_owned()),
+                unique.as_ref().unwrap_or(&self.unique_tally),
+                "repeat an earlier value".to_owned(),
+            ),
+        ];
+        Ok(checks
+            .into_iter()
+            .filter_map(|(what, tally, detail)| {
+                let what = what?;
+                Some(CheckResult {
+                    name: format!("column `{}`: {what}", self.name),
+                    column: Some(self.name.clone()),
+                    passed: tally.violations == 0,
+                    violations: tally.violations,
+                    detail: (tally.violations > 0)
+                        .then(|| format!("{} value(s) {detail}", tally.violations)),
+                    first: tally.first.clone(),
+                })
+            })
+            .collect())
+    }
+
+    /// The column's profile, after the pass.
+    pub fn profile(&self) -> ColumnProfile {
+        let kind = self.kind();
+        let numeric = matches!(kind, "int" | "float" | "date" | "datetime") && self.moments.n > 0;
+        let m = &self.moments;
+        let (quantiles, histogram) = if numeric {
+            let (edges, counts) = self.kll.histogram(BINS, m.min, m.max);
+            (
+                self.kll.quantiles(100, m.min, m.max),
+                Some(Histogram { edges, counts }),
+            )
+        } else {
+            (Vec::new(), None)
+        };
+        ColumnProfile {
+            kind: kind.to_owned(),
+            count: self.count,
+            nulls: self.nulls,
+            min: numeric.then_some(m.min),
+            max: numeric.then_some(m.max),
+            mean: numeric.then_some(m.mean),
+            std: if numeric { m.std() } else { None },
+            quantiles,
+            histogram,
+            distinct: if self.top.given_up {
+                self.hll.estimate()
+            } else {
+                self.top.distinct() as u64
+            },
+            top: self
+                .top
+                .top(TOP_KEPT)
+                .into_iter()
+                .map(|(value, count)| TopValue { value, count })
+                .collect(),
+            top_exact: !self.top.given_up && self.top.distinct() <= TOP_KEPT,
+            length: if numeric { None } else { self.length },
+        }
+    }
+}

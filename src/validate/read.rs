@@ -1,0 +1,475 @@
+//! The readers: CSV (delimiter, header, quoting; gzip by extension), JSON Lines and Parquet,
+//! each streaming its rows into a [`Pass`] with memory that does not grow with the file, and a
+//! progress line on a terminal.
+
+use std::cell::Cell as Shared;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, IsTerminal as _, Read};
+use std::path::Path;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray as _;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::{DataType, TimeUnit};
+
+use super::columns::Column;
+use super::value::Cell;
+use super::{DataError, Pass};
+use crate::config::model::DataFormat;
+
+/// How to read one file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// As shown to the user.
+    pub name: String,
+    pub gzip: bool,
+    pub delimiter: u8,
+    pub quote: u8,
+    pub header: bool,
+}
+
+impl Source {
+    /// The format from `format:` or the extension (`.gz` aside).
+    pub fn detect(
+        path: &Path,
+        name: &str,
+        format: Option<DataFormat>,
+    ) -> Result<(DataFormat, bool, bool), DataError> {
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let gzip = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        let stem = file.strip_suffix(".gz").unwrap_or(&file);
+        let ext = stem.rsplit_once('.').map_or("", |(_, e)| e);
+        let tsv = ext == "tsv" || ext == "tab";
+        let found = match ext {
+            "csv" | "tsv" | "tab" | "txt" => Some(DataFormat::Csv),
+            "jsonl" | "ndjson" => Some(DataFormat::Jsonl),
+            "parquet" | "pq" => Some(DataFormat::Parquet),
+            _ => None,
+        };
+        let format = format
+            .or(found)
+            .ok_or_else(|| DataError::Format(name.to_owned()))?;
+        if gzip && format == DataFormat::Parquet {
+            return Err(DataError::Read {
+                path: name.to_owned(),
+                message:
+                    "a gzipped Parquet file is not supported: Parquet compresses its own pages"
+                        .to_owned(),
+            });
+        }
+        Ok((format, gzip, tsv))
+    }
+}
+
+/// Counts the bytes read from the file (before decompression).
+struct Counting<R> {
+    inner: R,
+    count: Rc<Shared<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// A progress line on stderr, only when it is a terminal and the file takes a while.
+pub struct Progress {
+    enabled: bool,
+    name: String,
+    total: u64,
+    started: Instant,
+    last: Option<Instant>,
+    shown: bool,
+}
+
+impl Progress {
+    pub fn new(enabled: bool, name: &str, total: u64) -> Self {
+        Self {
+            enabled: enabled && std::io::stderr().is_terminal(),
+            name: name.to_owned(),
+            total,
+            started: Instant::now(),
+            last: None,
+            shown: false,
+        }
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    pub fn tick(&mut self, rows: u64, bytes: u64) {
+        if !self.enabled || rows % 65_536 != 0 {
+            return;
+        }
+        let now = Instant::now();
+        if now - self.started < Duration::from_millis(500)
+            || self
+                .last
+                .is_some_and(|l| now - l < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(now);
+        self.shown = true;
+        let mb = |b: u64| b as f64 / 1e6;
+        let pct = if self.total > 0 {
+            bytes as f64 * 100.0 / self.total as f64
+        } else {
+            0.0
+        };
+        eprint!(
+            "\r\x1b[2K{}: {:.0} of {:.0} MB ({pct:.0}%), {rows} rows",
+            self.name,
+            mb(bytes),
+            mb(self.total)
+        );
+    }
+
+    pub fn done(&self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataError {
+    DataError::Read {
+        path: name.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// A reader of the file's (decompressed) bytes, and the count of bytes read from disk.
+type Opened = (Box<dyn Read>, Rc<Shared<u64>>);
+
+fn open(path: &Path, source: &Source) -> Result<Opened, DataError> {
+    let file = File::open(path).map_err(|e| read_error(&source.name, &e))?;
+    let count = Rc::new(Shared::new(0));
+    let counting = Counting {
+        inner: file,
+        count: Rc::clone(&count),
+    };
+    let reader: Box<dyn Read> = if source.gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            counting,
+        )))
+    } else {
+        Box::new(counting)
+    };
+    Ok((reader, count))
+}
+
+fn encoding(source: &Source, line: u64, column: Option<&str>) -> DataError {
+    DataError::Encoding {
+        path: source.name.clone(),
+        line,
+        column: column.map(str::to_owned),
+    }
+}
+
+/// Streams a CSV file into `pass`.
+pub fn csv(
+    path: &Path,
+    source: &Source,
+    pass: &mut Pass,
+    progress: &mut Progress,
+) -> Result<u64, DataError> {
+    let (reader, count) = open(path, source)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(source.delimiter)
+        .quote(source.quote)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 17)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let fail = |e: csv::Error| read_error(&source.name, &e);
+    let mut first = true;
+    let mut width = 0;
+    loop {
+        if !rdr.read_byte_record(&mut record).map_err(fail)? {
+            break;
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        if first {
+            first = false;
+            width = record.len();
+            if source.header {
+                let mut names = Vec::with_capacity(width);
+                for (i, field) in record.iter().enumerate() {
+                    let field = if i == 0 {
+                        field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field)
+                    } else {
+                        field
+                    };
+                    let name =
+                        std::str::from_utf8(field).map_err(|_| encoding(source, line, None))?;
+                    names.push(name.to_owned());
+                }
+                pass.header(names)?;
+                continue;
+            }
+            pass.header((1..=width).map(|i| i.to_string()).collect())?;
+        }
+        pass.rows += 1;
+        if record.len() != width {
+            pass.malformed(
+                line,
+                &format!("{} field(s), the header has {width}", record.len()),
+            );
+            continue;
+        }
+        for (i, field) in record.iter().enumerate() {
+            let column = &mut pass.columns[i];
+            let text = std::str::from_utf8(field)
+                .map_err(|_| encoding(source, line, Some(&column.name)))?;
+            column.cell(line, Cell::Text(text))?;
+        }
+        progress.tick(pass.rows, count.get());
+    }
+    if first {
+        pass.header(Vec::new())?;
+    }
+    Ok(count.get())
+}
+
+fn json_cell<'a>(value: &'a serde_json::Value, scratch: &'a mut String) -> Cell<'a> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Cell::Int(i),
+            None => Cell::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Cell::Text(s),
+        other => {
+            *scratch = other.to_string();
+            Cell::Text(scratch)
+        }
+    }
+}
+
+/// Streams a JSON Lines file into `pass`: one object a line; its keys are the columns.
+pub fn jsonl(
+    path: &Path,
+    source: &Source,
+    pass: &mut Pass,
+    progress: &mut Progress,
+) -> Result<u64, DataError> {
+    let (reader, count) = open(path, source)?;
+    let mut lines = BufReader::with_capacity(1 << 17, reader);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let mut seen: Vec<bool> = Vec::new();
+    let mut scratch = String::new();
+    pass.header(Vec::new())?;
+    loop {
+        buf.clear();
+        let n = lines
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| read_error(&source.name, &e))?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let text = std::str::from_utf8(&buf).map_err(|_| encoding(source, line, None))?;
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        pass.rows += 1;
+        let object = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(o)) => o,
+            Ok(_) => {
+                pass.malformed(line, "not a JSON object");
+                continue;
+            }
+            Err(e) => {
+                pass.malformed(line, &format!("not JSON: {e}"));
+                continue;
+            }
+        };
+        seen.clear();
+        seen.resize(pass.columns.len(), false);
+        for (key, value) in &object {
+            let i = pass.column(key)?;
+            if i >= seen.len() {
+                seen.resize(i + 1, false);
+            }
+            seen[i] = true;
+            let cell = json_cell(value, &mut scratch);
+            pass.columns[i].cell(line, cell)?;
+        }
+        for (i, column) in pass.columns.iter_mut().enumerate() {
+            if !seen.get(i).copied().unwrap_or(false) {
+                column.null(line);
+            }
+        }
+        progress.tick(pass.rows, count.get());
+    }
+    Ok(count.get())
+}
+
+/// Streams a Parquet file into `pass`, a record batch at a time, column by column.
+pub fn parquet(
+    path: &Path,
+    source: &Source,
+    pass: &mut Pass,
+    progress: &mut Progress,
+) -> Result<u64, DataError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = File::open(path).map_err(|e| read_error(&source.name, &e))?;
+    let bytes = file.metadata().map_or(0, |m| m.len());
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(&source.name, &e))?;
+    let names = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    pass.header(names)?;
+    let reader = builder
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| read_error(&source.name, &e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| read_error(&source.name, &e))?;
+        let first = pass.rows + 1;
+        for (i, array) in batch.columns().iter().enumerate() {
+            feed(&mut pass.columns[i], array, first, &source.name)?;
+        }
+        pass.rows += batch.num_rows() as u64;
+        progress.tick(
+            pass.rows - pass.rows % 65_536,
+            bytes * pass.rows / pass.rows.max(1),
+        );
+    }
+    Ok(bytes)
+}
+
+macro_rules! primitive {
+    ($column:expr, $array:expr, $first:expr, $t:ty, $cell:expr) => {{
+        let values = $array.as_primitive::<$t>();
+        for (i, v) in values.iter().enumerate() {
+            let row = $first + i as u64;
+            match v {
+                Some(v) => $column.cell(row, $cell(v))?,
+                None => $column.null(row),
+            }
+        }
+    }};
+}
+
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::too_many_lines,
+    clippy::semicolon_if_nothing_returned
+)]
+fn feed(column: &mut Column, array: &ArrayRef, first: u64, name: &str) -> Result<(), DataError> {
+    match array.data_type() {
+        DataType::Null => {
+            for i in 0..array.len() {
+                column.null(first + i as u64);
+            }
+        }
+        DataType::Boolean => {
+            for (i, v) in array.as_boolean().iter().enumerate() {
+                match v {
+                    Some(v) => column.cell(first + i as u64, Cell::Bool(v))?,
+                    None => column.null(first + i as u64),
+                }
+            }
+        }
+        DataType::Int8 => primitive!(column, array, first, Int8Type, |v| Cell::Int(i64::from(v))),
+        DataType::Int16 => primitive!(column, array, first, Int16Type, |v| Cell::Int(i64::from(v))),
+        DataType::Int32 => primitive!(column, array, first, Int32Type, |v| Cell::Int(i64::from(v))),
+        DataType::Int64 => primitive!(column, array, first, Int64Type, Cell::Int),
+        DataType::UInt8 => primitive!(column, array, first, UInt8Type, |v| Cell::Int(i64::from(v))),
+        DataType::UInt16 => primitive!(column, array, first, UInt16Type, |v| Cell::Int(i64::from(
+            v
+        ))),
+        DataType::UInt32 => primitive!(column, array, first, UInt32Type, |v| Cell::Int(i64::from(
+            v
+        ))),
+        DataType::UInt64 => primitive!(column, array, first, UInt64Type, |v: u64| {
+            i64::try_from(v).map_or(Cell::Float(v as f64), Cell::Int)
+        }),
+        DataType::Float32 => primitive!(column, array, first, Float32Type, |v| Cell::Float(
+            f64::from(v)
+        )),
+        DataType::Float64 => primitive!(column, array, first, Float64Type, Cell::Float),
+        DataType::Date32 => primitive!(column, array, first, Date32Type, |v| Cell::Date(
+            i64::from(v)
+        )),
+        DataType::Date64 => primitive!(column, array, first, Date64Type, |v: i64| Cell::Date(
+            v.div_euclid(86_400_000)
+        )),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            primitive!(column, array, first, TimestampSecondType, |v: i64| {
+                Cell::Timestamp(v as f64)
+            })
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            primitive!(column, array, first, TimestampMillisecondType, |v: i64| {
+                Cell::Timestamp(v as f64 / 1e3)
+            })
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            primitive!(column, array, first, TimestampMicrosecondType, |v: i64| {
+                Cell::Timestamp(v as f64 / 1e6)
+            })
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            primitive!(column, array, first, TimestampNanosecondType, |v: i64| {
+                Cell::Timestamp(v as f64 / 1e9)
+            })
+        }
+        DataType::Utf8 => {
+            for (i, v) in array.as_string::<i32>().iter().enumerate() {
+                match v {
+                    Some(v) => column.cell(first + i as u64, Cell::Text(v))?,
+                    None => column.null(first + i as u64),
+                }
+            }
+        }
+        DataType::LargeUtf8 => {
+            for (i, v) in array.as_string::<i64>().iter().enumerate() {
+                match v {
+                    Some(v) => column.cell(first + i as u64, Cell::Text(v))?,
+                    None => column.null(first + i as u64),
+                }
+            }
+        }
+        DataType::Utf8View => {
+            for (i, v) in array.as_string_view().iter().enumerate() {
+                match v {
+                    Some(v) => column.cell(first + i as u64, Cell::Text(v))?,
+                    None => column.null(first + i as u64),
+                }
+            }
+        }
+        other => {
+            return Err(DataError::Unsupported {
+                path: name.to_owned(),
+                column: column.name.clone(),
+                kind: other.to_string(),
+            });
+        }
+    }
+    Ok(())
+}

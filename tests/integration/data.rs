@@ -1,0 +1,713 @@
+//! `data:` checks, profiles and drift on real files the tests write (CSV, gzip, JSON Lines,
+//! Parquet, broken ones), through the real binary: `data check`, `data profile`, `check`, `run`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::common::{code, git, mlops_ci, run, run_json, stderr, stdout};
+
+/// What the generator put in the file, to compare the checks with.
+#[derive(Debug, Default)]
+struct Truth {
+    rows: u64,
+    ages_over_90: Vec<(u64, String)>,
+    null_incomes: u64,
+    bad_emails: Vec<(u64, String)>,
+    repeated_ids: Vec<(u64, String)>,
+    cities: Vec<&'static str>,
+    income_sum: f64,
+    income_min: f64,
+    income_max: f64,
+}
+
+const CITIES: [&str; 4] = ["paris", "lima", "oslo", "kyiv"];
+
+/// A seeded table: id (some repeated), age (a few over 90), income (some nulls, shifted by
+/// `shift`), city, email (a few malformed), joined (a date). Line 1 is the header.
+fn table(rows: u64, seed: u64, shift: f64) -> (Vec<Vec<Option<String>>>, Truth) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut truth = Truth {
+        rows,
+        income_min: f64::INFINITY,
+        income_max: f64::NEG_INFINITY,
+        ..Truth::default()
+    };
+    let mut out = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..rows {
+        let line = i + 2;
+        let id = if i > 0 && rng.u32(0..100) == 0 {
+            i - 1
+        } else {
+            i
+        };
+        if !ids.insert(id) {
+            truth.repeated_ids.push((line, id.to_string()));
+        }
+        let age = if rng.u32(0..50) == 0 {
+            rng.u32(91..120)
+        } else {
+            rng.u32(18..91)
+        };
+        if age > 90 {
+            truth.ages_over_90.push((line, age.to_string()));
+        }
+        let income = if rng.u32(0..20) == 0 {
+            truth.null_incomes += 1;
+            None
+        } else {
+            let text = format!("{:.1}", f64::from(rng.u32(1000..100_000)) / 10.0 + shift);
+            let v: f64 = text.parse().unwrap();
+            truth.income_sum += v;
+            truth.income_min = truth.income_min.min(v);
+            truth.income_max = truth.income_max.max(v);
+            Some(text)
+        };
+        let city = CITIES[rng.usize(0..CITIES.len())];
+        if !truth.cities.contains(&city) {
+            truth.cities.push(city);
+        }
+        let email = if rng.u32(0..40) == 0 {
+            let bad = format!("user{i}-at-example.com");
+            truth.bad_emails.push((line, bad.clone()));
+            bad
+        } else {
+            format!("user{i}@example.com")
+        };
+        let joined = format!("2024-{:02}-{:02}", rng.u32(1..13), rng.u32(1..29));
+        out.push(vec![
+            Some(id.to_string()),
+            Some(age.to_string()),
+            income,
+            Some(city.to_owned()),
+            Some(email),
+            Some(joined),
+        ]);
+    }
+    (out, truth)
+}
+
+const HEADER: [&str; 6] = ["id", "age", "income", "city", "email", "joined"];
+
+fn csv_text(rows: &[Vec<Option<String>>]) -> String {
+    let mut out = HEADER.join(",") + "\n";
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(|c| c.as_deref().unwrap_or("")).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn jsonl_text(rows: &[Vec<Option<String>>]) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let mut obj = serde_json::Map::new();
+        for (name, cell) in HEADER.iter().zip(row) {
+            let value = match (name, cell) {
+                (_, None) => serde_json::Value::Null,
+                (&"id" | &"age", Some(v)) => v.parse::<i64>().unwrap().into(),
+                (&"income", Some(v)) => v.parse::<f64>().unwrap().into(),
+                (_, Some(v)) => v.clone().into(),
+            };
+            obj.insert((*name).to_owned(), value);
+        }
+        let _ = writeln!(out, "{}", serde_json::Value::Object(obj));
+    }
+    out
+}
+
+#[allow(clippy::from_iter_instead_of_collect)]
+fn write_parquet(path: &Path, rows: &[Vec<Option<String>>]) {
+    use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let int = |i: usize| -> ArrayRef {
+        Arc::new(Int64Array::from_iter(
+            rows.iter()
+                .map(|r| r[i].as_ref().map(|v| v.parse::<i64>().unwrap())),
+        ))
+    };
+    let text = |i: usize| -> ArrayRef {
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r[i].clone())))
+    };
+    let income: ArrayRef = Arc::new(Float64Array::from_iter(
+        rows.iter()
+            .map(|r| r[2].as_ref().map(|v| v.parse::<f64>().unwrap())),
+    ));
+    let joined: ArrayRef = Arc::new(Date32Array::from_iter(rows.iter().map(|r| {
+        r[5].as_ref()
+            .map(|v| i32::try_from(mlops_ci::validate::parse_date(v).unwrap()).unwrap())
+    })));
+    let batch = RecordBatch::try_from_iter([
+        ("id", int(0)),
+        ("age", int(1)),
+        ("income", income),
+        ("city", text(3)),
+        ("email", text(4)),
+        ("joined", joined),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+const RULES: &str = r#"        rows: { min: 100, max: 1000000 }
+        columns:
+          id: { type: int, unique: true }
+          age: { type: int, min: 18, max: 90, nulls: 0 }
+          income: { type: float, min: 0, nulls: "1%" }
+          city: { type: string, in: [paris, lima, oslo, kyiv] }
+          email: { type: string, regex: '^[^@]+@[^@]+\.[^@]+$', length: { min: 5, max: 64 } }
+          joined: { type: date, min: "2024-01-01", max: "2024-12-31" }
+"#;
+
+fn config(paths: &[&str], extra: &str) -> String {
+    let mut out = "version: 1\nstages:\n  validate:\n    data:\n".to_owned();
+    for p in paths {
+        let _ = write!(out, "      - path: {p}\n{RULES}{extra}");
+    }
+    out
+}
+
+fn data_check_json(dir: &Path) -> (i32, serde_json::Value, String) {
+    let out = run(dir, &["data", "check", "--format", "json"]);
+    let json = serde_json::from_str(&stdout(&out)).unwrap_or(serde_json::Value::Null);
+    (code(&out), json, stderr(&out))
+}
+
+fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().contains(name))
+        .unwrap_or_else(|| panic!("no check `{name}` in {report:#}"))
+}
+
+fn first_rows(check: &serde_json::Value) -> Vec<(u64, String)> {
+    check["first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[allow(clippy::cast_precision_loss)]
+fn every_check_counts_its_violations_and_shows_the_first_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (rows, truth) = table(20_000, 7, 0.0);
+    std::fs::write(d.join("people.csv"), csv_text(&rows)).unwrap();
+    std::fs::write(d.join("mlops.yaml"), config(&["people.csv"], "")).unwrap();
+    let (status, json, err) = data_check_json(d);
+    assert_eq!(status, 1, "{err}");
+    let report = &json["validate"][0];
+    assert_eq!(report["rows"], truth.rows);
+    assert_eq!(report["passed"], false);
+    let age = check_named(report, "`age`: max 90");
+    assert_eq!(age["violations"], truth.ages_over_90.len() as u64);
+    assert_eq!(first_rows(age), truth.ages_over_90[..5].to_vec());
+    let email = check_named(report, "`email`: matches");
+    assert_eq!(email["violations"], truth.bad_emails.len() as u64);
+    assert_eq!(first_rows(email), truth.bad_emails[..5].to_vec());
+    let ids = check_named(report, "`id`: unique");
+    assert_eq!(ids["violations"], truth.repeated_ids.len() as u64);
+    assert_eq!(first_rows(ids), truth.repeated_ids[..5].to_vec());
+    // 5% nulls against 1% allowed
+    let nulls = check_named(report, "`income`: at most 1% nulls");
+    assert_eq!(nulls["violations"], truth.null_incomes);
+    for passing in [
+        "`city`: in",
+        "`joined`: type date",
+        "`joined`: min",
+        "`email`: length",
+        "rows between 100 and 1000000",
+    ] {
+        assert_eq!(check_named(report, passing)["passed"], true, "{passing}");
+    }
+    let profile = &report["profile"]["columns"]["income"];
+    assert_eq!(profile["nulls"], truth.null_incomes);
+    assert_eq!(profile["min"], truth.income_min);
+    assert_eq!(profile["max"], truth.income_max);
+    let mean = truth.income_sum / (truth.rows - truth.null_incomes) as f64;
+    assert!((profile["mean"].as_f64().unwrap() - mean).abs() < 1e-6);
+    let city = &report["profile"]["columns"]["city"];
+    assert_eq!(city["top_exact"], true);
+    assert_eq!(city["top"].as_array().unwrap().len(), truth.cities.len());
+    let counted: u64 = city["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, truth.rows);
+    for column in report["profile"]["columns"].as_object().unwrap().values() {
+        assert!(column.to_string().len() <= 32 * 1024, "{column}");
+    }
+
+    // the human report says the same, with the first failing rows
+    let out = run(d, &["data", "check"]);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    let (line, value) = &truth.ages_over_90[0];
+    assert!(text.contains(&format!("row {line}: {value}")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "✗ column `age`: max 90: {} value(s) are above 90",
+            truth.ages_over_90.len()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn csv_gzip_jsonl_and_parquet_give_the_same_checks_and_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (rows, truth) = table(3_000, 11, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&rows)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(d.join("t.csv.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(csv_text(&rows).as_bytes()).unwrap();
+    gz.finish().unwrap();
+    std::fs::write(d.join("t.jsonl"), jsonl_text(&rows)).unwrap();
+    write_parquet(&d.join("t.parquet"), &rows);
+    let files = ["t.csv", "t.csv.gz", "t.jsonl", "t.parquet"];
+    std::fs::write(d.join("mlops.yaml"), config(&files, "")).unwrap();
+    let (status, json, err) = data_check_json(d);
+    assert_eq!(status, 1, "{err}");
+    let reports = json["validate"].as_array().unwrap();
+    assert_eq!(reports.len(), 4);
+    let counts = |r: &serde_json::Value| -> Vec<(String, u64)> {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| !c["name"].as_str().unwrap().starts_with("every"))
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["violations"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    for r in reports {
+        assert_eq!(r["rows"], truth.rows, "{}", r["file"]);
+        assert_eq!(counts(r), counts(&reports[0]), "{}", r["file"]);
+        let cols = &r["profile"]["columns"];
+        for (name, base) in reports[0]["profile"]["columns"].as_object().unwrap() {
+            for key in ["kind", "nulls", "count", "min", "max", "distinct"] {
+                assert_eq!(cols[name][key], base[key], "{} {name} {key}", r["file"]);
+            }
+        }
+    }
+    assert_eq!(reports[1]["format"], "csv");
+    assert_eq!(reports[2]["format"], "jsonl");
+    assert_eq!(reports[3]["format"], "parquet");
+    // Parquet rows are numbered from 1, CSV and JSON Lines by line (header on line 1 for CSV)
+    let first = |i: usize| first_rows(check_named(&reports[i], "`age`: max 90"))[0].0;
+    assert_eq!(first(0), truth.ages_over_90[0].0);
+    assert_eq!(first(2), truth.ages_over_90[0].0 - 1);
+    assert_eq!(first(3), truth.ages_over_90[0].0 - 1);
+}
+
+#[test]
+fn broken_files_are_violations_with_line_numbers_or_pointed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("ragged.csv"),
+        "a,b,c\n1,2,3\n4,5\n6,7,8,9\n\"x\ny\",1,2\n10,11,12\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("empty.csv"), "").unwrap();
+    std::fs::write(d.join("header.csv"), "a,b,c\n").unwrap();
+    std::fs::write(
+        d.join("bad.jsonl"),
+        "{\"a\": 1}\nnot json\n[1]\n{\"a\": 2, \"b\": \"x\"}\n",
+    )
+    .unwrap();
+    let yaml = "version: 1\nstages:\n  validate:\n    data:\n".to_owned()
+        + "      - path: ragged.csv\n        columns: { a: { type: int } }\n"
+        + "      - path: empty.csv\n        rows: { min: 1 }\n        columns: { a: { type: int } }\n"
+        + "      - path: header.csv\n        rows: { min: 1 }\n"
+        + "      - path: bad.jsonl\n        columns: { a: { type: int, nulls: 0 } }\n";
+    std::fs::write(d.join("mlops.yaml"), &yaml).unwrap();
+    let (status, json, err) = data_check_json(d);
+    assert_eq!(status, 1, "{err}");
+    let r = &json["validate"];
+    let ragged = check_named(&r[0], "number of fields");
+    assert_eq!(ragged["violations"], 2);
+    assert_eq!(
+        first_rows(ragged),
+        vec![
+            (3, "2 field(s), the header has 3".to_owned()),
+            (4, "4 field(s), the header has 3".to_owned())
+        ]
+    );
+    assert_eq!(
+        check_named(&r[0], "`a`: type int")["violations"],
+        1,
+        "the quoted `x\\ny` is one field"
+    );
+    assert_eq!(r[1]["rows"], 0);
+    assert_eq!(check_named(&r[1], "at least 1 rows")["passed"], false);
+    assert_eq!(check_named(&r[1], "column `a` exists")["passed"], false);
+    assert_eq!(r[2]["rows"], 0);
+    assert_eq!(r[2]["profile"]["columns"].as_object().unwrap().len(), 3);
+    let bad = check_named(&r[3], "JSON object");
+    assert_eq!(
+        first_rows(bad).iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(
+        r[3]["profile"]["columns"]["b"]["nulls"], 1,
+        "a key seen late is null before"
+    );
+
+    // bad UTF-8 and a missing file stop with exit 2, naming the stage, the file and the line
+    std::fs::write(d.join("latin1.csv"), b"a,b\n1,caf\xe9\n").unwrap();
+    std::fs::write(
+        d.join("mlops.yaml"),
+        "version: 1\nstages:\n  validate:\n    data:\n      - path: latin1.csv\n    steps:\n      - run: touch ran\n",
+    )
+    .unwrap();
+    let out = run(d, &["check"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("stage `validate`")
+            && err.contains("`latin1.csv` is not valid UTF-8 at line 2, column `b`"),
+        "{err}"
+    );
+    assert!(!d.join("ran").exists(), "the steps must not run");
+    std::fs::write(
+        d.join("mlops.yaml"),
+        "version: 1\nstages:\n  validate:\n    data:\n      - path: nowhere.csv\n",
+    )
+    .unwrap();
+    let out = run(d, &["data", "check"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("stage `validate`") && err.contains("`nowhere.csv` does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failed_check_fails_the_stage_before_its_steps_and_the_record_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (rows, truth) = table(500, 3, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&rows)).unwrap();
+    let yaml = config(&["t.csv"], "")
+        + "    steps:\n      - run: touch ran\n  after:\n    needs: [validate]\n    steps:\n      - run: touch after\n";
+    std::fs::write(d.join("mlops.yaml"), yaml).unwrap();
+    let out = run(d, &["check"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        !d.join("ran").exists() && !d.join("after").exists(),
+        "{err}"
+    );
+    assert!(err.contains("data checks failed: `t.csv`"), "{err}");
+    let record = run_json(d);
+    let stage = &record["stages"][0];
+    assert_eq!(stage["result"], "failure");
+    assert_eq!(stage["steps"].as_array().map_or(0, Vec::len), 0);
+    assert_eq!(stage["data"][0]["rows"], truth.rows);
+    assert_eq!(
+        check_named(&stage["data"][0], "`age`: max 90")["violations"],
+        truth.ages_over_90.len() as u64
+    );
+
+    // clean data passes and the steps run
+    let clean: Vec<Vec<Option<String>>> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            r[0] = Some(i.to_string());
+            r[1] = Some("40".to_owned());
+            r[2] = Some("10".to_owned());
+            r[4] = Some(format!("u{i}@example.com"));
+            r
+        })
+        .collect();
+    std::fs::write(d.join("t.csv"), csv_text(&clean)).unwrap();
+    let out = run(d, &["check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(d.join("ran").exists() && d.join("after").exists());
+}
+
+#[test]
+fn unique_spills_to_disk_past_its_cap_and_finds_the_same_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (rows, truth) = table(5_000, 5, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&rows)).unwrap();
+    std::fs::write(d.join("mlops.yaml"), config(&["t.csv"], "")).unwrap();
+    let out = mlops_ci(d)
+        .args(["data", "check", "--format", "json"])
+        .env(mlops_ci::validate::UNIQUE_CAP_ENV, "300")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ids = check_named(&json["validate"][0], "`id`: unique");
+    assert_eq!(ids["violations"], truth.repeated_ids.len() as u64);
+    let rows: Vec<u64> = first_rows(ids).iter().map(|r| r.0).collect();
+    let expected: Vec<u64> = truth.repeated_ids[..5].iter().map(|r| r.0).collect();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn globs_and_folders_check_each_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("parts")).unwrap();
+    for (i, seed) in [1u64, 2, 3].iter().enumerate() {
+        let (rows, _) = table(200, *seed, 0.0);
+        std::fs::write(d.join(format!("parts/p{i}.csv")), csv_text(&rows)).unwrap();
+    }
+    let yaml = "version: 1\nstages:\n  v:\n    data:\n      - path: parts/*.csv\n        rows: { min: 200 }\n      - path: parts\n        rows: { max: 10 }\n      - path: none/*.csv\n";
+    std::fs::write(d.join("mlops.yaml"), yaml).unwrap();
+    let (status, json, err) = data_check_json(d);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("no file matches `none/*.csv`"), "{err}");
+    assert_eq!(json["v"][6]["error"], "no file matches `none/*.csv`");
+    let yaml = yaml.replace("      - path: none/*.csv\n", "");
+    std::fs::write(d.join("mlops.yaml"), yaml).unwrap();
+    let (status, json, err) = data_check_json(d);
+    assert_eq!(status, 1, "{err}");
+    let files: Vec<&str> = json["v"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "parts/p0.csv",
+            "parts/p1.csv",
+            "parts/p2.csv",
+            "parts/p0.csv",
+            "parts/p1.csv",
+            "parts/p2.csv"
+        ]
+    );
+    let passed: Vec<bool> = json["v"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passed, [true, true, true, false, false, false]);
+}
+
+#[test]
+fn profile_prints_a_table_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (rows, truth) = table(1_000, 9, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&rows)).unwrap();
+    let out = run(d, &["data", "profile", "t.csv", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["rows"], truth.rows);
+    let income = &json["columns"]["income"];
+    assert_eq!(income["kind"], "float");
+    assert_eq!(income["quantiles"].as_array().unwrap().len(), 101);
+    assert_eq!(income["histogram"]["counts"].as_array().unwrap().len(), 20);
+    assert_eq!(json["columns"]["city"]["kind"], "string");
+    assert_eq!(json["columns"]["age"]["kind"], "int");
+    let out = run(d, &["data", "profile", "t.csv"]);
+    let text = stdout(&out);
+    assert!(text.starts_with("t.csv: 1000 rows, 6 columns"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("income") && l.contains(&truth.null_incomes.to_string())),
+        "{text}"
+    );
+    let out = run(d, &["data", "profile", "missing.csv"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("`missing.csv` does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_regex_or_date_bound_is_a_lint_error_pointing_at_it() {
+    let dir = crate::common::config_dir(
+        b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        columns:\n          a: { regex: '([a-z' }\n          b: { type: date, min: '2024-13-01' }\n          c: { nulls: '1%', length: { max: 3 } }\n",
+    );
+    let out = run(dir.path(), &["lint"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("the `regex` of column `a` does not compile"),
+        "{err}"
+    );
+    assert!(err.contains("mlops.yaml:7:"), "{err}");
+    assert!(err.contains("`min: 2024-13-01` of column `b`"), "{err}");
+    assert!(!err.contains("column `c`"), "{err}");
+}
+
+/// `run` on a push to main records the profiles in the baseline note; a PR whose data shifted
+/// sees the drift of that column and not of the others, from the note alone.
+#[test]
+fn drift_is_judged_against_the_profile_in_the_baseline_note() {
+    let origin = tempfile::tempdir().unwrap();
+    git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = format!("file://{}", origin.path().display());
+    let main = tempfile::tempdir().unwrap();
+    let m = main.path();
+    git(m, &["clone", "-q", &url, "."]);
+    let yaml = "version: 1\nstages:\n  v:\n    data:\n      - path: data/t.csv\n        columns:\n          income: { drift: { method: psi, max: 0.2 } }\n";
+    std::fs::create_dir(m.join("data")).unwrap();
+    std::fs::write(m.join("mlops.yaml"), yaml).unwrap();
+    let (rows, _) = table(5_000, 21, 0.0);
+    std::fs::write(m.join("data/t.csv"), csv_text(&rows)).unwrap();
+    std::fs::write(m.join(".gitignore"), ".mlops/\ndata/\n").unwrap();
+    git(m, &["add", "."]);
+    git(m, &["commit", "-q", "-m", "first"]);
+    git(m, &["push", "-q", "origin", "main"]);
+    let out = mlops_ci(m)
+        .arg("run")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REF", "refs/heads/main")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let sha = git(m, &["rev-parse", "HEAD"]);
+    let note: serde_json::Value = serde_json::from_str(&git(
+        origin.path(),
+        &["notes", "--ref=mlops-ci", "show", &sha],
+    ))
+    .unwrap();
+    assert_eq!(note["profiles"]["data/t.csv"]["rows"], 5_000);
+
+    // a PR clone without main's data: same distribution passes, shifted income drifts
+    let pr = tempfile::tempdir().unwrap();
+    let p = pr.path();
+    git(p, &["clone", "-q", &url, "."]);
+    git(p, &["checkout", "-q", "-b", "feature"]);
+    std::fs::create_dir(p.join("data")).unwrap();
+    let (same, _) = table(4_000, 22, 0.0);
+    std::fs::write(p.join("data/t.csv"), csv_text(&same)).unwrap();
+    let (status, json, err) = data_check_json(p);
+    let report = &json["v"][0];
+    let drift = report["drift"].as_array().unwrap();
+    let verdict = |name: &str| {
+        drift
+            .iter()
+            .find(|d| d["column"] == name)
+            .unwrap_or_else(|| panic!("{name} in {drift:?}"))
+            .clone()
+    };
+    assert_eq!(status, 0, "{err}: {report:#}");
+    assert_eq!(verdict("income")["verdict"], "ok", "{report:#}");
+    assert_eq!(verdict("city")["verdict"], "ok");
+    assert_eq!(
+        verdict("id")["verdict"],
+        "skipped",
+        "an identifier's drift is noise"
+    );
+    let (shifted, _) = table(4_000, 23, 3_000.0);
+    std::fs::write(p.join("data/t.csv"), csv_text(&shifted)).unwrap();
+    let (status, json, err) = data_check_json(p);
+    let report = &json["v"][0];
+    assert_eq!(status, 1, "{err}");
+    let drift = report["drift"].as_array().unwrap();
+    assert_eq!(
+        drift[0]["column"], "income",
+        "most drifted first: {drift:?}"
+    );
+    assert_eq!(drift[0]["verdict"], "drift");
+    assert_eq!(drift[0]["enforced"], true);
+    assert!(drift[0]["scores"]["psi"].as_f64().unwrap() > 0.2);
+    assert!(drift[0]["scores"]["ks"].as_f64().unwrap() > 0.2);
+    let out = run(p, &["data", "check"]);
+    let text = stdout(&out);
+    assert!(text.contains("✗ income: psi"), "{text}");
+}
+
+/// The PR comment's data section, from real checks of a real file against a real profile.
+#[test]
+fn the_pr_comment_shows_failed_checks_with_their_rows_and_the_drifted_columns() {
+    use mlops_ci::compare::Comparison;
+    use mlops_ci::config::model::{DataCheck, Report};
+    use mlops_ci::report::input::ReportInput;
+    use mlops_ci::results::{GitInfo, Outcome, RunRecord, StageRecord};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let yaml = config(&["t.csv"], "        drift: { max: 0.2 }\n");
+    let stages: serde_json::Value = serde_saphyr::from_str::<serde_json::Value>(&yaml).unwrap();
+    let checks: Vec<DataCheck> =
+        serde_json::from_value(stages["stages"]["validate"]["data"].clone()).unwrap();
+    let options = mlops_ci::validate::Options::default();
+    let (base, _) = table(3_000, 31, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&base)).unwrap();
+    let profiles: indexmap::IndexMap<_, _> =
+        mlops_ci::execute::data::check_all(&checks, d, None, options)
+            .into_iter()
+            .map(|r| (r.file, r.profile.unwrap()))
+            .collect();
+    let (shifted, _) = table(3_000, 32, 2_500.0);
+    std::fs::write(d.join("t.csv"), csv_text(&shifted)).unwrap();
+    let data = mlops_ci::execute::data::check_all(&checks, d, Some(&profiles), options);
+    let run = RunRecord {
+        version: mlops_ci::results::RUN_RECORD_VERSION,
+        id: "run-1".to_owned(),
+        mode: "run".to_owned(),
+        event: "pull_request".to_owned(),
+        git: GitInfo::default(),
+        started_at: "2026-01-01T00:00:00Z".to_owned(),
+        duration_ms: 1_000,
+        result: Outcome::Failure,
+        baseline: None,
+        params: indexmap::IndexMap::new(),
+        stages: vec![StageRecord {
+            name: "validate".to_owned(),
+            result: Outcome::Failure,
+            reason: mlops_ci::execute::data::failure("validate", &data),
+            duration_ms: 900,
+            steps: Vec::new(),
+            outputs: indexmap::IndexMap::new(),
+            metrics: indexmap::IndexMap::new(),
+            gates: Vec::new(),
+            image: None,
+            data,
+        }],
+    };
+    let comparison = Comparison {
+        metrics: Vec::new(),
+        gates: Vec::new(),
+        has_baseline: true,
+    };
+    let input = ReportInput::new("iris", Report::default(), run, comparison);
+    let text = mlops_ci::report::render::render_comment(&input, None).unwrap();
+    let (_, rest) = text
+        .split_once("### Data checks")
+        .unwrap_or_else(|| panic!("no data section in {text}"));
+    let section = rest.split("\n### ").next().unwrap_or(rest);
+    assert!(section.contains("❌ | income | psi"), "{section}");
+    insta::assert_snapshot!(section);
+}
