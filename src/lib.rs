@@ -13,6 +13,7 @@ pub mod execute;
 pub mod exit;
 pub mod expr;
 pub mod forge;
+pub mod init;
 mod measure;
 pub mod plan;
 pub mod publish;
@@ -104,7 +105,7 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::diff(ctx, args),
         Command::Comment => not_built("comment"),
         Command::Release => not_built("release"),
-        Command::Init => not_built("init"),
+        Command::Init(args) => init::init(ctx, args),
     }
 }
 

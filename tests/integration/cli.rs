@@ -23,7 +23,7 @@ fn exit_codes_zero_and_two() {
 
 #[test]
 fn commands_not_built_yet_say_so() {
-    for command in ["comment", "release", "init"] {
+    for command in ["comment", "release"] {
         let out = run(&repo().join("examples/iris"), &[command]);
         assert_eq!(code(&out), 2, "{command}");
         assert!(

@@ -13,6 +13,7 @@ mod forge;
 mod gates;
 mod github_emulator;
 mod hazards;
+mod init;
 mod lint;
 mod plan;
 mod pr_run;
