@@ -1,6 +1,7 @@
 //! One integration test binary: drives the real `mlops-ci` binary.
 
 mod act_workflows;
+mod action_install;
 mod actions;
 mod baseline;
 mod check;
