@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod common;
 mod diff;
+mod examples;
 mod expr_differential;
 mod expr_vectors;
 mod forge;
