@@ -173,13 +173,14 @@ fn digits_trains_records_its_metrics_and_a_worse_model_fails_the_gates() {
     assert!(written["accuracy"].as_f64().unwrap() >= 0.95, "{written}");
     assert_eq!(written["test_images"], 450);
 
-    // A pull request that widens the kernel a hundredfold: a much worse model, refused.
-    git(d, &["checkout", "-q", "-b", "wide-kernel"]);
+    // A pull request that narrows the kernel's reach fivefold: still above the floor, but
+    // worse than main's by more than the gate allows.
+    git(d, &["checkout", "-q", "-b", "gamma"]);
     let params = std::fs::read_to_string(d.join("params.yaml"))
         .unwrap()
-        .replace("gamma: 0.001", "gamma: 0.1");
+        .replace("gamma: 0.001", "gamma: 0.005");
     std::fs::write(d.join("params.yaml"), params).unwrap();
-    git(d, &["commit", "-q", "-am", "gamma 0.1"]);
+    git(d, &["commit", "-q", "-am", "gamma 0.005"]);
     let out = mlops_ci(d).arg("check").output().unwrap();
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
@@ -190,15 +191,17 @@ fn digits_trains_records_its_metrics_and_a_worse_model_fails_the_gates() {
         record["baseline"]["params"]["params.yaml"]["model.gamma"],
         0.001
     );
-    let gates = record["stages"][1]["gates"].as_array().unwrap();
-    let accuracy = gates
-        .iter()
-        .find(|g| g["metric"] == "accuracy")
-        .unwrap_or_else(|| panic!("{gates:?}"));
+    let accuracy = &record["stages"][1]["gates"][0];
+    assert_eq!(accuracy["metric"], "accuracy", "{accuracy}");
     assert_eq!(accuracy["passed"], false, "{accuracy}");
+    let reason = accuracy["reason"].as_str().unwrap();
     assert!(
-        accuracy["reason"].as_str().unwrap().contains("accuracy"),
-        "{accuracy}"
+        reason.contains("below main's") && reason.ends_with("allowed 0.005"),
+        "{reason}"
+    );
+    assert!(
+        written["accuracy"].as_f64().unwrap() >= 0.95,
+        "the floor holds; the regression fails: {written}"
     );
 }
 

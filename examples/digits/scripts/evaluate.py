@@ -21,7 +21,7 @@ pred = model.predict(X_test)
 metrics = {
     "accuracy": round(float(accuracy_score(y_test, pred)), 6),
     "f1": {"macro": round(float(f1_score(y_test, pred, average="macro")), 6)},
-    "precision": {"macro": round(float(precision_score(y_test, pred, average="macro")), 6)},
+    "precision": {"macro": round(float(precision_score(y_test, pred, average="macro", zero_division=0)), 6)},
     "recall": {"macro": round(float(recall_score(y_test, pred, average="macro")), 6)},
     "test_images": int(len(y_test)),
 }
