@@ -64,8 +64,8 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Evaluate a `${{ }}` expression and print the result as JSON
     Expr(ExprArgs),
-    /// Write a starter mlops.yaml
-    Init,
+    /// Write a starter mlops.yaml and the GitHub workflows that run it, fitted to the files here
+    Init(InitArgs),
     /// Run one `uses: docker://` step's container (started by `check` and `run`)
     #[command(hide = true)]
     ContainerStep(ContainerStepArgs),
@@ -132,6 +132,16 @@ pub enum DataInput {
     Csv,
     Jsonl,
     Parquet,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print the files to stdout instead of writing them
+    #[arg(long)]
+    pub stdout: bool,
+    /// The action the workflows use, as OWNER/REPO@SHA [default: this build's own commit]
+    #[arg(long, value_name = "OWNER/REPO@SHA")]
+    pub action: Option<String>,
 }
 
 #[derive(Debug, Args)]

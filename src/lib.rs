@@ -16,6 +16,7 @@ pub mod exit;
 pub mod expr;
 pub mod forge;
 mod image_setup;
+pub mod init;
 mod measure;
 pub mod plan;
 pub mod publish;
@@ -110,17 +111,11 @@ pub async fn run(cli: &Cli, ctx: &Context) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::diff(ctx, args),
         Command::Comment(args) => publish::bundle::comment_from(ctx, &args.from).await,
         Command::Release(args) => release::release(ctx, args).await,
-        Command::Init => not_built("init"),
+        Command::Init(args) => init::init(ctx, args),
         Command::ContainerStep(args) => execute::docker_step::run(args).await,
         Command::Data(cli::DataCommand::Profile(args)) => data::profile(ctx, args),
         Command::Data(cli::DataCommand::Check(args)) => data::check(ctx, args),
     }
-}
-
-fn not_built(command: &str) -> anyhow::Result<ExitStatus> {
-    Err(anyhow!(
-        "`mlops-ci {command}` is not supported yet in this version; the README's limits list what works"
-    ))
 }
 
 fn display_path(path: &Path, base: &Path) -> String {

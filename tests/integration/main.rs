@@ -1,6 +1,7 @@
 //! One integration test binary: drives the real `mlops-ci` binary.
 
 mod act_workflows;
+mod action_install;
 mod actions;
 mod baseline;
 mod check;
@@ -8,6 +9,7 @@ mod cli;
 mod common;
 mod data;
 mod diff;
+mod examples;
 mod expr_differential;
 mod expr_vectors;
 mod forge;
@@ -15,6 +17,7 @@ mod gates;
 mod github_emulator;
 mod hazards;
 mod images;
+mod init;
 mod lint;
 mod plan;
 mod pr_run;

@@ -1,19 +1,25 @@
-"""Exports scikit-learn's bundled iris dataset to CSV with an id column."""
+"""Copies the bundled iris CSV (raw/iris.csv, Fisher's 150 flowers with an id column) to the
+pipeline's data file, checking its header and its 50 rows per species on the way."""
 import argparse
+import collections
 import csv
 import os
 
-from sklearn.datasets import load_iris
+HEADER = ["id", "sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
 
 parser = argparse.ArgumentParser()
+parser.add_argument("--source", default="raw/iris.csv")
 parser.add_argument("--out", required=True)
 args = parser.parse_args()
 
-iris = load_iris()
+with open(args.source, newline="") as f:
+    rows = list(csv.reader(f))
+if rows[0] != HEADER:
+    raise SystemExit(f"{args.source}: the header is {rows[0]}, expected {HEADER}")
+counts = collections.Counter(r[-1] for r in rows[1:])
+if sorted(counts.values()) != [50, 50, 50]:
+    raise SystemExit(f"{args.source}: expected 50 rows per species, found {dict(counts)}")
 os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
 with open(args.out, "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["id", "sepal_length", "sepal_width", "petal_length", "petal_width", "species"])
-    for i, (row, target) in enumerate(zip(iris.data, iris.target)):
-        writer.writerow([i, *(f"{v:.1f}" for v in row), iris.target_names[target]])
-print(f"wrote {len(iris.data)} rows to {args.out}")
+    csv.writer(f).writerows(rows)
+print(f"wrote {len(rows) - 1} rows to {args.out}: {dict(sorted(counts.items()))}")
