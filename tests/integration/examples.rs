@@ -48,7 +48,7 @@ fn without_stage(text: &str, name: &str) -> String {
 }
 
 /// A metrics file flattened as DVC flattens it: nested keys joined with `.`.
-fn flatten(
+pub(crate) fn flatten(
     prefix: &str,
     value: &serde_json::Value,
     out: &mut serde_json::Map<String, serde_json::Value>,
@@ -71,7 +71,7 @@ fn flatten(
     }
 }
 
-fn python_has(modules: &str) {
+pub(crate) fn python_has(modules: &str) {
     let ok = Command::new("python3")
         .args(["-c", &format!("import {modules}")])
         .status()
@@ -99,7 +99,7 @@ fn python_on_path(dir: &Path) -> String {
 
 /// A clone of a fresh bare `origin` whose `main` holds a copy of the example, its config edited
 /// by `edit`. Returns (origin, clone).
-fn example_repo(
+pub(crate) fn example_repo(
     example: &str,
     edit: impl Fn(String) -> String,
 ) -> (tempfile::TempDir, tempfile::TempDir) {

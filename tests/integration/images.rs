@@ -14,15 +14,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::common::{code, git, mlops_ci, run_json, stderr};
 
 /// The test registry and its credentials.
-struct Registry {
-    addr: String,
-    user: String,
-    password: String,
+pub(crate) struct Registry {
+    pub(crate) addr: String,
+    pub(crate) user: String,
+    pub(crate) password: String,
 }
 
 /// The registry and a working engine, or `None` (with the reason printed) outside CI. Under
 /// `CI=true` their absence fails the test.
-fn services() -> Option<Registry> {
+pub(crate) fn services() -> Option<Registry> {
     let registry = std::env::var("MLOPS_CI_TEST_REGISTRY").ok();
     let engine = Command::new("docker")
         .args(["version", "--format", "{{.Server.APIVersion}}"])
@@ -49,7 +49,7 @@ fn services() -> Option<Registry> {
 }
 
 /// A repository name no other test (or run) uses.
-fn unique(test: &str) -> String {
+pub(crate) fn unique(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -117,7 +117,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 const MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// The digest the registry serves for `repo:tag`, `None` when it has no such tag.
-fn registry_digest(reg: &Registry, repo: &str, tag: &str) -> Option<String> {
+pub(crate) fn registry_digest(reg: &Registry, repo: &str, tag: &str) -> Option<String> {
     let (status, headers, _) = http_get(
         &reg.addr,
         reg,
@@ -135,7 +135,7 @@ fn registry_digest(reg: &Registry, repo: &str, tag: &str) -> Option<String> {
 }
 
 /// The tags the registry lists for `repo` (none when it does not know it).
-fn registry_tags(reg: &Registry, repo: &str) -> Vec<String> {
+pub(crate) fn registry_tags(reg: &Registry, repo: &str) -> Vec<String> {
     let (status, _, body) = http_get(&reg.addr, reg, &format!("/v2/{repo}/tags/list"), "*/*");
     if status == 404 {
         return Vec::new();
@@ -238,6 +238,7 @@ impl Repo {
     fn run(&self, reg: &Registry, event: &str, git_ref: &str, extra: &[(&str, &str)]) -> Output {
         let mut cmd = mlops_ci(&self.dir);
         cmd.arg("run")
+            .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_EVENT_NAME", event)
             .env("GITHUB_REF", git_ref)
             .env("MLOPS_REGISTRY_USER", &reg.user)
@@ -482,7 +483,7 @@ fn a_wrong_password_is_a_clear_error_with_exit_2() {
 /// manifest uploads (the engine retries blob uploads itself, but not a manifest's), one request
 /// per connection. Counts what it refused.
 struct FaultProxy {
-    addr: String,
+    pub(crate) addr: String,
     refused: Arc<AtomicUsize>,
 }
 

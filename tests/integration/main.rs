@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod data;
 mod diff;
+mod end_to_end;
 mod examples;
 mod expr_differential;
 mod expr_vectors;
