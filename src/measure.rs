@@ -118,7 +118,7 @@ pub fn find_baseline(
                 profiles: IndexMap::new(),
                 used: None,
                 message: format!(
-                    "no baseline: no results recorded on `{branch}` (looked at {searched} commit(s))"
+                    "no baseline: no results recorded on `{branch}` (looked at {searched} commit(s)), so every metric is new and regressions are not checked; a `mlops-ci run` on a push to `{branch}` records them (a git note under `refs/notes/mlops-ci`)"
                 ),
             },
         },
