@@ -102,10 +102,10 @@ impl DockerEngine {
         use bollard::errors::Error as E;
         match e {
             E::HyperLegacyError { .. } | E::IOError { .. } | E::SocketNotFoundError(_) => {
-                EngineError::Unreachable {
-                    host: self.host.clone(),
-                    reason: format!("{e} (while {doing})"),
-                }
+                EngineError::Engine(format!(
+                    "lost the container engine at `{}` while {doing} ({e}); did it restart?",
+                    self.host
+                ))
             }
             _ => EngineError::Engine(format!("while {doing}: {e}")),
         }

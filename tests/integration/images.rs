@@ -792,3 +792,119 @@ stages:
     let left = docker(&["ps", "-aq", "--filter", &format!("name=mlops-ci-{run_id}")]);
     assert!(left.stdout.is_empty(), "the container was removed");
 }
+
+/// What the engine proxy does to `POST /build`: holds the answer back, or cuts it short.
+#[derive(Clone, Copy)]
+enum BuildFault {
+    Stall,
+    Cut,
+}
+
+/// A TCP proxy on 127.0.0.1 in front of the real engine's unix socket (`DOCKER_HOST=tcp://…`),
+/// one request per connection, that passes everything but a build's answer through.
+fn engine_proxy(fault: BuildFault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || engine_proxy_one(client, fault));
+        }
+    });
+    addr
+}
+
+fn engine_proxy_one(mut client: TcpStream, fault: BuildFault) {
+    use std::os::unix::net::UnixStream;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let build = text
+        .lines()
+        .next()
+        .is_some_and(|l| l.starts_with("POST") && l.contains("/build"));
+    let mut rewritten = String::new();
+    for line in text.lines() {
+        if !line.to_lowercase().starts_with("connection:") && !line.is_empty() {
+            rewritten.push_str(line);
+            rewritten.push_str("\r\n");
+        }
+    }
+    rewritten.push_str("Connection: close\r\n\r\n");
+    let Ok(mut server) = UnixStream::connect("/var/run/docker.sock") else {
+        return;
+    };
+    if server.write_all(rewritten.as_bytes()).is_err() {
+        return;
+    }
+    let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut s2);
+    });
+    match (build, fault) {
+        (false, _) => {
+            let _ = std::io::copy(&mut server, &mut client);
+        }
+        (true, BuildFault::Stall) => std::thread::sleep(std::time::Duration::from_secs(20)),
+        (true, BuildFault::Cut) => {
+            // The head and the first bytes of the progress stream, then the connection drops,
+            // as when the engine restarts mid-build.
+            let mut seen = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !String::from_utf8_lossy(&seen).contains("Step 1/") {
+                let n = server.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&chunk[..n]);
+            }
+            let _ = client.write_all(&seen);
+        }
+    }
+    let _ = client.shutdown(std::net::Shutdown::Both);
+}
+
+#[test]
+fn a_build_stream_that_stalls_or_breaks_off_fails_with_exit_2() {
+    let Some(reg) = services() else { return };
+    if !Path::new("/var/run/docker.sock").exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the engine fault test needs /var/run/docker.sock"
+        );
+        eprintln!("skipped: the engine is not at /var/run/docker.sock");
+        return;
+    }
+    for (fault, expected) in [
+        (
+            BuildFault::Stall,
+            "the container engine sent nothing for 2s while building the image",
+        ),
+        (BuildFault::Cut, "while building the image"),
+    ] {
+        let repo_name = unique("enginefault");
+        let image = format!("{}/{repo_name}", reg.addr);
+        let repo = Repo::new(&image, "true");
+        let host = format!("tcp://{}", engine_proxy(fault));
+        let out = repo.run(
+            &reg,
+            "push",
+            "refs/heads/main",
+            &[
+                ("DOCKER_HOST", host.as_str()),
+                ("MLOPS_CI_ENGINE_IDLE_TIMEOUT", "2"),
+            ],
+        );
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        assert!(err.contains(expected), "{err}");
+        let package = &run_json(&repo.dir)["stages"][1];
+        assert_eq!(package["result"], "failure", "{package}");
+        assert!(registry_tags(&reg, &repo_name).is_empty());
+    }
+}
