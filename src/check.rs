@@ -145,6 +145,9 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
         ci::EventKind::PullRequest => {
             crate::publish::pull_request(ctx, &done.config, &done.workspace, &done.record).await?;
         }
+        ci::EventKind::Tag if done.config.release.is_some() && !ctx.quiet => {
+            eprintln!("the tag's GitHub release is made by `mlops-ci release`, not by `run`");
+        }
         _ => {}
     }
     Ok(done.status)
