@@ -316,6 +316,16 @@ fn a_push_to_main_builds_labels_tags_pushes_and_records_the_digest() {
     );
     let note: serde_json::Value = serde_json::from_str(&note).unwrap();
     assert_eq!(note["image_digest"], format!("{image}@{digest}"));
+
+    // Another branch: its name, made a valid tag, and no `sha-` tag.
+    let out = repo.run(&reg, "push", "refs/heads/feature/New Model", &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let record = image_of(&run_json(&repo.dir));
+    assert_eq!(record["tags"], serde_json::json!(["feature-New-Model"]));
+    assert_eq!(
+        registry_digest(&reg, &repo_name, "feature-New-Model").as_deref(),
+        record["digest"].as_str()
+    );
 }
 
 #[test]
