@@ -803,11 +803,13 @@ stages:
     assert!(left.stdout.is_empty(), "the container was removed");
 }
 
-/// What the engine proxy does to `POST /build`: holds the answer back, or cuts it short.
+/// What the engine proxy does to `POST /build`: holds the answer back, cuts it short, or ends
+/// it cleanly without the message naming the image id.
 #[derive(Clone, Copy)]
 enum BuildFault {
     Stall,
     Cut,
+    NoId,
 }
 
 /// A TCP proxy on 127.0.0.1 in front of the real engine's unix socket (`DOCKER_HOST=tcp://…`),
@@ -875,6 +877,18 @@ fn engine_proxy_one(mut client: TcpStream, fault: BuildFault) {
             }
             let _ = client.write_all(&seen);
         }
+        (true, BuildFault::NoId) => {
+            let mut all = Vec::new();
+            let _ = server.read_to_end(&mut all);
+            let split = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+            let body = String::from_utf8_lossy(&dechunk(&all[split + 4..])).into_owned();
+            let kept: String = body
+                .split_inclusive('\n')
+                .filter(|m| !m.contains("\"aux\""))
+                .collect();
+            let _ = client.write_all(&all[..split + 4]);
+            let _ = write!(client, "{:x}\r\n{kept}\r\n0\r\n\r\n", kept.len());
+        }
     }
     let _ = client.shutdown(std::net::Shutdown::Both);
 }
@@ -896,6 +910,10 @@ fn a_build_stream_that_stalls_or_breaks_off_fails_with_exit_2() {
             "the container engine sent nothing for 2s while building the image",
         ),
         (BuildFault::Cut, "while building the image"),
+        (
+            BuildFault::NoId,
+            "the engine's build stream ended without an image id (did the engine restart?)",
+        ),
     ] {
         let repo_name = unique("enginefault");
         let image = format!("{}/{repo_name}", reg.addr);
