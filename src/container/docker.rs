@@ -133,6 +133,10 @@ fn registry_error(message: &str, registry: &str, credentials: Option<&Credential
         "incorrect username or password",
     ];
     if auth.iter().any(|a| lower.contains(a)) {
+        let hint = match credentials {
+            Some(c) => format!("check {} for `{registry}`", c.source),
+            None => "set `MLOPS_REGISTRY_USER` and `MLOPS_REGISTRY_PASSWORD`, or add the registry to `auths` in Docker's `config.json`".to_owned(),
+        };
         return EngineError::Auth {
             registry: registry.to_owned(),
             source_name: credentials.map_or_else(
@@ -140,6 +144,7 @@ fn registry_error(message: &str, registry: &str, credentials: Option<&Credential
                 |c| format!("from {}", c.source),
             ),
             reason: message.to_owned(),
+            hint,
         };
     }
     let transient = [

@@ -486,6 +486,13 @@ fn a_wrong_password_is_a_clear_error_with_exit_2() {
     );
     assert!(!err.contains("not-the-password"), "{err}");
     assert!(registry_tags(&reg, &repo_name).is_empty());
+    let last = err.lines().last().unwrap_or_default();
+    insta::with_settings!({filters => vec![
+        (reg.addr.as_str(), "[registry]"),
+        (r"mlops-it/badauth-[0-9-]+", "[repo]"),
+    ]}, {
+        insta::assert_snapshot!(last);
+    });
 }
 
 /// A TCP proxy on 127.0.0.1 in front of the registry that answers 503 to the first `faults`
@@ -616,6 +623,10 @@ fn an_unreachable_engine_stops_run_with_exit_2_and_check_skips_the_image() {
         "{err}"
     );
     assert!(err.contains("nothing was built, tagged or pushed"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    insta::with_settings!({filters => vec![(host.as_str(), "unix://[dead socket]"), (dead.to_str().unwrap(), "[dead socket]")]}, {
+        insta::assert_snapshot!(last);
+    });
     assert!(!repo.dir.join("ran.marker").exists(), "no step ran");
     assert!(registry_tags(&reg, &repo_name).is_empty());
 
