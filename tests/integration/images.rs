@@ -176,6 +176,24 @@ fn registry_labels(reg: &Registry, repo: &str, tag: &str) -> serde_json::Value {
 struct Repo {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
+    image: String,
+}
+
+/// Removes the test's images from the engine (the registry keeps its copies in its temp store).
+impl Drop for Repo {
+    fn drop(&mut self) {
+        let listed = docker(&[
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &format!("reference={}", self.image),
+        ]);
+        for reference in String::from_utf8_lossy(&listed.stdout).lines() {
+            let _ = docker(&["rmi", "-f", reference]);
+        }
+    }
 }
 
 const CONFIG: &str = r#"version: 1
@@ -227,7 +245,11 @@ impl Repo {
         git(&dir, &["add", "-A"]);
         git(&dir, &["commit", "-q", "-m", "model"]);
         git(&dir, &["push", "-q", "origin", "main"]);
-        Self { _tmp: tmp, dir }
+        Self {
+            _tmp: tmp,
+            dir,
+            image: image.to_owned(),
+        }
     }
 
     fn head(&self) -> String {
@@ -778,6 +800,7 @@ stages:
     let run_id = record["id"].as_str().unwrap();
     let left = docker(&["ps", "-aq", "--filter", &format!("name=mlops-ci-{run_id}")]);
     assert!(left.stdout.is_empty(), "the container was removed");
+    let _ = docker(&["rmi", "-f", &name]);
 }
 
 #[test]
@@ -812,6 +835,7 @@ stages:
     let run_id = record["id"].as_str().unwrap();
     let left = docker(&["ps", "-aq", "--filter", &format!("name=mlops-ci-{run_id}")]);
     assert!(left.stdout.is_empty(), "the container was removed");
+    let _ = docker(&["rmi", "-f", &name]);
 }
 
 /// What the engine proxy does to `POST /build`: holds the answer back, cuts it short, or ends
