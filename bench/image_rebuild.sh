@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the example image (examples/iris/Dockerfile and its context) after changing only the
-# model file, with `mlops-ci check` (the image stage through the Engine API) and with
-# `docker build` (classic builder, DOCKER_BUILDKIT=0) of the same context, in the same run.
+# model file, with `mlops-ci check` (the image stage through the Engine API), with `docker build`
+# (classic builder, DOCKER_BUILDKIT=0) of the same context, and with `docker build` given the same
+# labels mlops-ci sets (`--label` for each, as a workflow would pass them), in the same run.
 #
 # A temp git repository holds a copy of the example's context with a synthetic model file
 # (MODEL_MB MiB) and an mlops.yaml whose only stage builds the image. Each round writes new model
@@ -29,7 +30,7 @@ TMP="$(mktemp -d)"
 REPO_NAME="mlops-bench/iris-$$"
 cleanup() {
     docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$REPO_NAME:" | xargs -r docker rmi -f >/dev/null 2>&1 || true
-    docker rmi -f "$REPO_NAME-docker:bench" >/dev/null 2>&1 || true
+    docker rmi -f "$REPO_NAME-docker:bench" "$REPO_NAME-labels:bench" >/dev/null 2>&1 || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -65,7 +66,12 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 "$BIN" -q check >/dev/null 2>&1
 DOCKER_BUILDKIT=0 docker build -q -t "$REPO_NAME-docker:bench" . >/dev/null 2>&1
 
-ours=() theirs=()
+# The labels of mlops-ci's image, as `--label k=v` arguments.
+ref="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$REPO_NAME:" | head -n 1)"
+mapfile -t label_args < <(docker image inspect --format '{{range $k, $v := .Config.Labels}}--label={{$k}}={{$v}}{{"\n"}}{{end}}' "$ref" | grep -v '^$')
+DOCKER_BUILDKIT=0 docker build -q "${label_args[@]}" -t "$REPO_NAME-labels:bench" . >/dev/null 2>&1
+
+ours=() theirs=() labelled=()
 for _ in $(seq "$ROUNDS"); do
     new_model
     start=$(now_us)
@@ -75,6 +81,10 @@ for _ in $(seq "$ROUNDS"); do
     start=$(now_us)
     DOCKER_BUILDKIT=0 docker build -t "$REPO_NAME-docker:bench" . >"$TMP/docker.log" 2>&1
     theirs+=($(( ($(now_us) - start) / 1000 )))
+    new_model
+    start=$(now_us)
+    DOCKER_BUILDKIT=0 docker build "${label_args[@]}" -t "$REPO_NAME-labels:bench" . >"$TMP/labels.log" 2>&1
+    labelled+=($(( ($(now_us) - start) / 1000 )))
 done
 
 log="$(ls -d .mlops/runs/*/ | sort | tail -n 1)logs/package/image.log"
@@ -82,10 +92,14 @@ our_steps=$(grep -c '^Step ' "$log" || true)
 our_hits=$(grep -c 'Using cache' "$log" || true)
 their_steps=$(grep -c '^Step ' "$TMP/docker.log" || true)
 their_hits=$(grep -c 'Using cache' "$TMP/docker.log" || true)
+labels_steps=$(grep -c '^Step ' "$TMP/labels.log" || true)
+labels_hits=$(grep -c 'Using cache' "$TMP/labels.log" || true)
+labels_ms=$(printf '%s\n' "${labelled[@]}" | median)
 ours_ms=$(printf '%s\n' "${ours[@]}" | median)
 theirs_ms=$(printf '%s\n' "${theirs[@]}" | median)
 
 printf '%-14s %10s %22s\n' tool "median ms" "cache hits / steps"
 printf '%-14s %10s %22s\n' "mlops-ci" "$ours_ms" "$our_hits / $our_steps"
 printf '%-14s %10s %22s\n' "docker build" "$theirs_ms" "$their_hits / $their_steps"
-awk -v a="$ours_ms" -v b="$theirs_ms" 'BEGIN { printf "ratio mlops-ci / docker build: %.2f (model %s MiB, %s rounds)\n", a / b, "'"$MODEL_MB"'", "'"$ROUNDS"'" }'
+printf '%-14s %10s %22s\n' "  + labels" "$labels_ms" "$labels_hits / $labels_steps"
+awk -v a="$ours_ms" -v b="$theirs_ms" -v c="$labels_ms" 'BEGIN { printf "ratio mlops-ci / docker build: %.2f; mlops-ci / docker build with the same labels: %.2f (model %s MiB, %s rounds)\n", a / b, a / c, "'"$MODEL_MB"'", "'"$ROUNDS"'" }'

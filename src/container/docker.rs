@@ -102,10 +102,10 @@ impl DockerEngine {
         use bollard::errors::Error as E;
         match e {
             E::HyperLegacyError { .. } | E::IOError { .. } | E::SocketNotFoundError(_) => {
-                EngineError::Unreachable {
-                    host: self.host.clone(),
-                    reason: format!("{e} (while {doing})"),
-                }
+                EngineError::Engine(format!(
+                    "lost the container engine at `{}` while {doing} ({e}); did it restart?",
+                    self.host
+                ))
             }
             _ => EngineError::Engine(format!("while {doing}: {e}")),
         }
@@ -133,6 +133,10 @@ fn registry_error(message: &str, registry: &str, credentials: Option<&Credential
         "incorrect username or password",
     ];
     if auth.iter().any(|a| lower.contains(a)) {
+        let hint = match credentials {
+            Some(c) => format!("check {} for `{registry}`", c.source),
+            None => "set `MLOPS_REGISTRY_USER` and `MLOPS_REGISTRY_PASSWORD`, or add the registry to `auths` in Docker's `config.json`".to_owned(),
+        };
         return EngineError::Auth {
             registry: registry.to_owned(),
             source_name: credentials.map_or_else(
@@ -140,6 +144,7 @@ fn registry_error(message: &str, registry: &str, credentials: Option<&Credential
                 |c| format!("from {}", c.source),
             ),
             reason: message.to_owned(),
+            hint,
         };
     }
     let transient = [

@@ -81,13 +81,12 @@ pub enum EngineError {
     Build(String),
     #[error("{0}")]
     Context(String),
-    #[error(
-        "the registry `{registry}` refused the credentials ({source_name}): {reason}; check them, or set `MLOPS_REGISTRY_USER` and `MLOPS_REGISTRY_PASSWORD`"
-    )]
+    #[error("the registry `{registry}` refused the credentials ({source_name}): {reason}; {hint}")]
     Auth {
         registry: String,
         source_name: String,
         reason: String,
+        hint: String,
     },
     #[error("{message}")]
     Registry { message: String, transient: bool },

@@ -138,6 +138,8 @@ pub(super) async fn stage_image(
     let prepared = match prepare(run, setup, image, view) {
         Ok(p) => p,
         Err(why) => {
+            // A name, tag or credential mlops-ci cannot use: bad input, exit 2.
+            setup.set_fatal(&why);
             return ImageOutcome {
                 failure: Some(why),
                 ..ImageOutcome::default()

@@ -528,6 +528,12 @@ impl<'r, 'a> StageState<'r, 'a> {
     ) -> StepRecord {
         let mut with = IndexMap::new();
         for (k, v) in &step.with {
+            if !["args", "entrypoint", "network"].contains(&k.to_lowercase().as_str()) {
+                self.run.shared.console.note(
+                    &self.name,
+                    &format!("warning: `docker://` steps take `args`, `entrypoint` and `network`; `{k}` is ignored"),
+                );
+            }
             match self.render(v.as_str()) {
                 Ok(v) => with.insert(k.to_lowercase(), v),
                 Err(e) => return self.fail(record, format!("input `{k}`: {e}")),

@@ -176,6 +176,24 @@ fn registry_labels(reg: &Registry, repo: &str, tag: &str) -> serde_json::Value {
 struct Repo {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
+    image: String,
+}
+
+/// Removes the test's images from the engine (the registry keeps its copies in its temp store).
+impl Drop for Repo {
+    fn drop(&mut self) {
+        let listed = docker(&[
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &format!("reference={}", self.image),
+        ]);
+        for reference in String::from_utf8_lossy(&listed.stdout).lines() {
+            let _ = docker(&["rmi", "-f", reference]);
+        }
+    }
 }
 
 const CONFIG: &str = r#"version: 1
@@ -227,7 +245,11 @@ impl Repo {
         git(&dir, &["add", "-A"]);
         git(&dir, &["commit", "-q", "-m", "model"]);
         git(&dir, &["push", "-q", "origin", "main"]);
-        Self { _tmp: tmp, dir }
+        Self {
+            _tmp: tmp,
+            dir,
+            image: image.to_owned(),
+        }
     }
 
     fn head(&self) -> String {
@@ -317,6 +339,16 @@ fn a_push_to_main_builds_labels_tags_pushes_and_records_the_digest() {
     );
     let note: serde_json::Value = serde_json::from_str(&note).unwrap();
     assert_eq!(note["image_digest"], format!("{image}@{digest}"));
+
+    // Another branch: its name, made a valid tag, and no `sha-` tag.
+    let out = repo.run(&reg, "push", "refs/heads/feature/New Model", &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let record = image_of(&run_json(&repo.dir));
+    assert_eq!(record["tags"], serde_json::json!(["feature-New-Model"]));
+    assert_eq!(
+        registry_digest(&reg, &repo_name, "feature-New-Model").as_deref(),
+        record["digest"].as_str()
+    );
 }
 
 #[test]
@@ -477,6 +509,13 @@ fn a_wrong_password_is_a_clear_error_with_exit_2() {
     );
     assert!(!err.contains("not-the-password"), "{err}");
     assert!(registry_tags(&reg, &repo_name).is_empty());
+    let last = err.lines().last().unwrap_or_default();
+    insta::with_settings!({filters => vec![
+        (reg.addr.as_str(), "[registry]"),
+        (r"mlops-it/badauth-[0-9-]+", "[repo]"),
+    ]}, {
+        insta::assert_snapshot!(last);
+    });
 }
 
 /// A TCP proxy on 127.0.0.1 in front of the registry that answers 503 to the first `faults`
@@ -607,6 +646,10 @@ fn an_unreachable_engine_stops_run_with_exit_2_and_check_skips_the_image() {
         "{err}"
     );
     assert!(err.contains("nothing was built, tagged or pushed"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    insta::with_settings!({filters => vec![(host.as_str(), "unix://[dead socket]"), (dead.to_str().unwrap(), "[dead socket]")]}, {
+        insta::assert_snapshot!(last);
+    });
     assert!(!repo.dir.join("ran.marker").exists(), "no step ran");
     assert!(registry_tags(&reg, &repo_name).is_empty());
 
@@ -758,6 +801,7 @@ stages:
     let run_id = record["id"].as_str().unwrap();
     let left = docker(&["ps", "-aq", "--filter", &format!("name=mlops-ci-{run_id}")]);
     assert!(left.stdout.is_empty(), "the container was removed");
+    let _ = docker(&["rmi", "-f", &name]);
 }
 
 #[test]
@@ -792,4 +836,139 @@ stages:
     let run_id = record["id"].as_str().unwrap();
     let left = docker(&["ps", "-aq", "--filter", &format!("name=mlops-ci-{run_id}")]);
     assert!(left.stdout.is_empty(), "the container was removed");
+    let _ = docker(&["rmi", "-f", &name]);
+}
+
+/// What the engine proxy does to `POST /build`: holds the answer back, cuts it short, or ends
+/// it cleanly without the message naming the image id.
+#[derive(Clone, Copy)]
+enum BuildFault {
+    Stall,
+    Cut,
+    NoId,
+}
+
+/// A TCP proxy on 127.0.0.1 in front of the real engine's unix socket (`DOCKER_HOST=tcp://…`),
+/// one request per connection, that passes everything but a build's answer through.
+fn engine_proxy(fault: BuildFault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || engine_proxy_one(client, fault));
+        }
+    });
+    addr
+}
+
+fn engine_proxy_one(mut client: TcpStream, fault: BuildFault) {
+    use std::os::unix::net::UnixStream;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let build = text
+        .lines()
+        .next()
+        .is_some_and(|l| l.starts_with("POST") && l.contains("/build"));
+    let mut rewritten = String::new();
+    for line in text.lines() {
+        if !line.to_lowercase().starts_with("connection:") && !line.is_empty() {
+            rewritten.push_str(line);
+            rewritten.push_str("\r\n");
+        }
+    }
+    rewritten.push_str("Connection: close\r\n\r\n");
+    let Ok(mut server) = UnixStream::connect("/var/run/docker.sock") else {
+        return;
+    };
+    if server.write_all(rewritten.as_bytes()).is_err() {
+        return;
+    }
+    let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut s2);
+    });
+    match (build, fault) {
+        (false, _) => {
+            let _ = std::io::copy(&mut server, &mut client);
+        }
+        (true, BuildFault::Stall) => std::thread::sleep(std::time::Duration::from_secs(20)),
+        (true, BuildFault::Cut) => {
+            // The head and the first bytes of the progress stream, then the connection drops,
+            // as when the engine restarts mid-build.
+            let mut seen = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !String::from_utf8_lossy(&seen).contains("Step 1/") {
+                let n = server.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&chunk[..n]);
+            }
+            let _ = client.write_all(&seen);
+        }
+        (true, BuildFault::NoId) => {
+            let mut all = Vec::new();
+            let _ = server.read_to_end(&mut all);
+            let split = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+            let body = String::from_utf8_lossy(&dechunk(&all[split + 4..])).into_owned();
+            let kept: String = body
+                .split_inclusive('\n')
+                .filter(|m| !m.contains("\"aux\""))
+                .collect();
+            let _ = client.write_all(&all[..split + 4]);
+            let _ = write!(client, "{:x}\r\n{kept}\r\n0\r\n\r\n", kept.len());
+        }
+    }
+    let _ = client.shutdown(std::net::Shutdown::Both);
+}
+
+#[test]
+fn a_build_stream_that_stalls_or_breaks_off_fails_with_exit_2() {
+    let Some(reg) = services() else { return };
+    if !Path::new("/var/run/docker.sock").exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the engine fault test needs /var/run/docker.sock"
+        );
+        eprintln!("skipped: the engine is not at /var/run/docker.sock");
+        return;
+    }
+    for (fault, expected) in [
+        (
+            BuildFault::Stall,
+            "the container engine sent nothing for 2s while building the image",
+        ),
+        (BuildFault::Cut, "while building the image"),
+        (
+            BuildFault::NoId,
+            "the engine's build stream ended without an image id (did the engine restart?)",
+        ),
+    ] {
+        let repo_name = unique("enginefault");
+        let image = format!("{}/{repo_name}", reg.addr);
+        let repo = Repo::new(&image, "true");
+        let host = format!("tcp://{}", engine_proxy(fault));
+        let out = repo.run(
+            &reg,
+            "push",
+            "refs/heads/main",
+            &[
+                ("DOCKER_HOST", host.as_str()),
+                ("MLOPS_CI_ENGINE_IDLE_TIMEOUT", "2"),
+            ],
+        );
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        assert!(err.contains(expected), "{err}");
+        let package = &run_json(&repo.dir)["stages"][1];
+        assert_eq!(package["result"], "failure", "{package}");
+        assert!(registry_tags(&reg, &repo_name).is_empty());
+    }
 }
