@@ -249,9 +249,6 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
             outputs.comment_url = published.comment_url;
             outputs.bundle_path = published.bundle_path;
         }
-        ci::EventKind::Tag if done.config.release.is_some() && !ctx.quiet => {
-            eprintln!("the tag's GitHub release is made by `mlops-ci release`, not by `run`");
-        }
         _ => {}
     }
     outputs.write(env)?;
