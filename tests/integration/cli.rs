@@ -99,7 +99,6 @@ fn check_refuses_parts_it_cannot_run_yet_before_running_anything() {
     assert_eq!(code(&out), 2);
     let err = stderr(&out);
     assert!(err.contains("does not support yet"), "{err}");
-    assert!(err.contains("stage `validate` has data checks"), "{err}");
     assert!(err.contains("stage `package` has an image build"), "{err}");
     assert!(!repo().join("examples/iris/data").exists(), "nothing ran");
 }
