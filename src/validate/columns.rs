@@ -5,7 +5,7 @@ use ahash::HashSet;
 use regex::Regex;
 
 use super::DataError;
-use super::sketch::{Hll, Kll, Moments, TopValues, hash64, hasher};
+use super::sketch::{Hll, Moments, Reservoir, TopValues, hash64, hasher};
 use super::unique::Unique;
 use super::value::{Cell, parse_bool, parse_date, parse_datetime};
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
@@ -69,7 +69,7 @@ pub struct Column {
     nulls: u64,
     count: u64,
     moments: Moments,
-    kll: Kll,
+    sample: Reservoir,
     all_int: bool,
     non_numeric: u64,
     hll: Hll,
@@ -122,7 +122,7 @@ impl Column {
             nulls: 0,
             count: 0,
             moments: Moments::default(),
-            kll: Kll::default(),
+            sample: Reservoir::default(),
             all_int: true,
             non_numeric: 0,
             hll: Hll::default(),
@@ -172,6 +172,15 @@ impl Column {
             c.top.give_up();
         }
         Ok(c)
+    }
+
+    /// About how much work a value of this column is, to share columns among threads.
+    pub fn cost(&self) -> usize {
+        let r = &self.rules;
+        2 + 6 * usize::from(self.unique.is_some())
+            + 3 * usize::from(r.regex.is_some())
+            + usize::from(r.allowed.is_some())
+            + usize::from(!self.top.given_up)
     }
 
     /// A null cell, or one missing from its row.
@@ -283,7 +292,7 @@ impl Column {
                     self.all_int = false;
                 }
                 self.moments.add(x);
-                self.kll.add(x);
+                self.sample.add(x);
             }
             None if self.rules.kind.is_some() => self.kind_tally.hit(row, text),
             None => {
@@ -483,9 +492,9 @@ impl Column {
         let numeric = matches!(kind, "int" | "float" | "date" | "datetime") && self.moments.n > 0;
         let m = &self.moments;
         let (quantiles, histogram) = if numeric {
-            let (edges, counts) = self.kll.histogram(BINS, m.min, m.max);
+            let (edges, counts) = self.sample.histogram(BINS, m.min, m.max);
             (
-                self.kll.quantiles(100, m.min, m.max),
+                self.sample.quantiles(100, m.min, m.max),
                 Some(Histogram { edges, counts }),
             )
         } else {
