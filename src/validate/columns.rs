@@ -104,6 +104,13 @@ fn bound(
     }
 }
 
+/// A whole number (within `i64`), without the `trunc` call `fract` makes.
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn is_integral(x: f64) -> bool {
+    (x as i64) as f64 == x
+}
+
 impl Column {
     /// A column with no rules: profiled only.
     pub fn plain(name: &str) -> Self {
@@ -208,8 +215,14 @@ impl Column {
             return Ok(());
         }
         self.count += 1;
-        let mut buf = std::mem::take(&mut self.buf);
-        let text = cell.text(&mut buf);
+        let mut buf = String::new();
+        let text = match cell {
+            Cell::Text(t) => t,
+            other => {
+                buf = std::mem::take(&mut self.buf);
+                other.text(&mut buf)
+            }
+        };
         let number = self.number(row, cell, text);
         if let Some(x) = number {
             self.bounds(row, x, text);
@@ -228,7 +241,11 @@ impl Column {
             }
         }
         if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
-            let n = text.chars().count() as u64;
+            let n = if text.is_ascii() {
+                text.len()
+            } else {
+                text.chars().count()
+            } as u64;
             self.length = Some(
                 self.length
                     .map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))),
@@ -238,7 +255,9 @@ impl Column {
                 self.length_tally.hit(row, text);
             }
         }
-        self.buf = buf;
+        if buf.capacity() > 0 {
+            self.buf = buf;
+        }
         Ok(())
     }
 
@@ -262,7 +281,7 @@ impl Column {
                 return None;
             }
             (Some(ColumnType::Float | ColumnType::Int) | None, Cell::Int(v)) => Some(v as f64),
-            (Some(ColumnType::Int), Cell::Float(v)) => Some(v).filter(|v| v.fract() == 0.0),
+            (Some(ColumnType::Int), Cell::Float(v)) => Some(v).filter(|v| is_integral(*v)),
             (Some(ColumnType::Float) | None, Cell::Float(v)) => Some(v),
             (Some(ColumnType::Date) | None, Cell::Date(d)) => Some(d as f64),
             (Some(ColumnType::Datetime) | None, Cell::Timestamp(t)) => Some(t),
@@ -288,7 +307,10 @@ impl Column {
         };
         match parsed {
             Some(x) => {
-                if matches!(self.rules.kind, Some(ColumnType::Float) | None) && x.fract() != 0.0 {
+                if self.all_int
+                    && matches!(self.rules.kind, Some(ColumnType::Float) | None)
+                    && !is_integral(x)
+                {
                     self.all_int = false;
                 }
                 self.moments.add(x);
@@ -506,7 +528,7 @@ impl Column {
             nulls: self.nulls,
             min: numeric.then_some(m.min),
             max: numeric.then_some(m.max),
-            mean: numeric.then_some(m.mean),
+            mean: numeric.then(|| m.mean()),
             std: if numeric { m.std() } else { None },
             quantiles,
             histogram,

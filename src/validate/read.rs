@@ -197,10 +197,14 @@ type Share<'c> = Vec<(usize, &'c mut Column)>;
 fn feed_batch(source: &Source, batch: &Batch, columns: &mut Share<'_>) -> Result<(), DataError> {
     for record in &batch.records[..batch.len] {
         let line = record.position().map_or(0, csv::Position::line);
+        // one UTF-8 check of the whole record; a field is then a slice of it
+        let whole = std::str::from_utf8(record.as_slice()).ok();
         for (i, column) in columns.iter_mut() {
-            let field = &record[*i];
-            let text = std::str::from_utf8(field)
-                .map_err(|_| encoding(source, line, Some(&column.name)))?;
+            let text = match whole.zip(record.range(*i)).and_then(|(w, r)| w.get(r)) {
+                Some(text) => text,
+                None => std::str::from_utf8(&record[*i])
+                    .map_err(|_| encoding(source, line, Some(&column.name)))?,
+            };
             column.cell(line, Cell::Text(text))?;
         }
     }
@@ -299,7 +303,7 @@ fn threaded(
 ) -> Result<(), DataError> {
     let source = parser.source;
     std::thread::scope(|scope| {
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Arc<Batch>>();
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
         let mut senders = Vec::new();
         let mut workers = Vec::new();
         for mut share in shares {
@@ -309,20 +313,18 @@ fn threaded(
             workers.push(scope.spawn(move || -> Result<(), DataError> {
                 for batch in rx {
                     feed_batch(source, &batch, &mut share)?;
-                    let _ = back.send(batch);
+                    // the last worker done with a batch hands it back for reuse
+                    if let Some(batch) = Arc::into_inner(batch) {
+                        let _ = back.send(batch);
+                    }
                 }
                 Ok(())
             }));
         }
         drop(back_tx);
         let mut result = Ok(());
-        let mut spare: Vec<Arc<Batch>> = Vec::new();
         loop {
-            spare.extend(back_rx.try_iter());
-            let reusable = spare.iter().position(|b| Arc::strong_count(b) == 1);
-            let mut batch = reusable
-                .and_then(|i| Arc::try_unwrap(spare.swap_remove(i)).ok())
-                .unwrap_or_default();
+            let mut batch = back_rx.try_recv().unwrap_or_default();
             let more = match parser.fill(&mut batch, progress) {
                 Ok(m) => m,
                 Err(e) => {

@@ -13,18 +13,19 @@ pub fn hasher(seed: u64) -> ahash::RandomState {
     )
 }
 
-/// Count, mean, variance, min and max in one pass.
+/// Count, mean, variance, min and max in one pass: sums of the values and their squares,
+/// shifted by the first value so that a large mean does not cancel the variance away.
 #[derive(Debug, Clone, Default)]
 pub struct Moments {
     pub n: u64,
-    pub mean: f64,
-    m2: f64,
+    shift: f64,
+    sum: f64,
+    squares: f64,
     pub min: f64,
     pub max: f64,
 }
 
 impl Moments {
-    #[allow(clippy::cast_precision_loss)]
     #[inline]
     pub fn add(&mut self, x: f64) {
         if x.is_nan() {
@@ -33,20 +34,35 @@ impl Moments {
         if self.n == 0 {
             self.min = x;
             self.max = x;
+            self.shift = x;
         } else {
             self.min = self.min.min(x);
             self.max = self.max.max(x);
         }
         self.n += 1;
-        let delta = x - self.mean;
-        self.mean += delta / self.n as f64;
-        self.m2 += delta * (x - self.mean);
+        let d = x - self.shift;
+        self.sum += d;
+        self.squares += d * d;
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.shift + self.sum / self.n as f64
+        }
     }
 
     /// The sample standard deviation.
     #[allow(clippy::cast_precision_loss)]
     pub fn std(&self) -> Option<f64> {
-        (self.n > 1).then(|| (self.m2 / (self.n - 1) as f64).sqrt())
+        (self.n > 1).then(|| {
+            let n = self.n as f64;
+            ((self.squares - self.sum * self.sum / n) / (n - 1.0))
+                .max(0.0)
+                .sqrt()
+        })
     }
 }
 
