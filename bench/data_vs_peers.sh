@@ -10,7 +10,10 @@
 # histogram, distinct count, top values) in the same pass; the peers only validate.
 #
 # Timed RUNS times each (median wall, max peak RSS), warm page cache, GNU time:
-#   mlops-ci data check                       (release build; one core for the parse)
+#   mlops-ci data check                       (release build; a parse thread and one column
+#                                              worker per core)
+#   mlops-ci data check --threads 1           (everything on one thread)
+#   mlops-ci data check without `unique`      (the one check whose memory grows with the data)
 #   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
 #   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
 # The peers are installed from PyPI in a venv (VENV, default /tmp/mlops-ci-bench-venv).
@@ -156,7 +159,10 @@ run_file() {
     : > "$WORK/results-$file"
     # warm the page cache
     cat "$WORK/$file" > /dev/null
+    sed 's/id: { type: int, unique: true }/id: { type: int }/' "$WORK/$file.mlops.yaml" > "$WORK/$file.nounique.yaml"
     measure mlops-ci "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
+    measure mlops-ci-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
+    measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
     if [[ "$PEERS" == 1 ]]; then
         measure pandera-polars "$file" "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
         if [[ "$file" == data.csv ]]; then

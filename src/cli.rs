@@ -115,6 +115,10 @@ pub struct DataProfileArgs {
     /// The file's format, when its extension does not tell
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<DataInput>,
+    /// Threads that check and profile a CSV file's columns while another parses it [default:
+    /// the number of CPUs; 1: one thread does all]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +126,10 @@ pub struct DataCheckArgs {
     /// Only this stage's data checks
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
+    /// Threads that check and profile a CSV file's columns while another parses it [default:
+    /// the number of CPUs; 1: one thread does all]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -20,6 +20,9 @@ pub fn profile(ctx: &Context, args: &DataProfileArgs) -> anyhow::Result<ExitStat
     });
     let options = validate::Options {
         progress: !ctx.quiet && std::io::stderr().is_terminal(),
+        threads: args
+            .threads
+            .unwrap_or_else(|| validate::Options::threaded().threads),
     };
     let (profile, _) = validate::profile(&path, &name, format, options)?;
     let text = match args.format {
@@ -55,6 +58,9 @@ pub fn check(ctx: &Context, args: &DataCheckArgs) -> anyhow::Result<ExitStatus> 
     let baseline = found.used.as_ref().map(|_| &found.profiles);
     let options = validate::Options {
         progress: !ctx.quiet && std::io::stderr().is_terminal(),
+        threads: args
+            .threads
+            .unwrap_or_else(|| validate::Options::threaded().threads),
     };
     let mut all = indexmap::IndexMap::new();
     for (name, stage) in &config.stages {

@@ -102,7 +102,7 @@ pub(super) async fn run_stage_checks(run: &Run<'_>, name: &str, stage: &Stage) -
             &checks,
             &workspace,
             baseline.as_ref(),
-            validate::Options::default(),
+            validate::Options::threaded(),
         )
     })
     .await

@@ -84,7 +84,7 @@ pub struct ColumnProfile {
     pub mean: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub std: Option<f64>,
-    /// 101 quantiles, q0 (min) to q100 (max), from a KLL sketch.
+    /// 101 quantiles, q0 (min) to q100 (max), from a uniform sample of 8,192 values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quantiles: Vec<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,7 @@ use ahash::HashSet;
 use regex::Regex;
 
 use super::DataError;
-use super::sketch::{Hll, Kll, Moments, TopValues, hash64, hasher};
+use super::sketch::{Hll, Moments, Reservoir, TopValues, hash64, hasher};
 use super::unique::Unique;
 use super::value::{Cell, parse_bool, parse_date, parse_datetime};
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
@@ -69,7 +69,7 @@ pub struct Column {
     nulls: u64,
     count: u64,
     moments: Moments,
-    kll: Kll,
+    sample: Reservoir,
     all_int: bool,
     non_numeric: u64,
     hll: Hll,
@@ -104,6 +104,13 @@ fn bound(
     }
 }
 
+/// A whole number (within `i64`), without the `trunc` call `fract` makes.
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn is_integral(x: f64) -> bool {
+    (x as i64) as f64 == x
+}
+
 impl Column {
     /// A column with no rules: profiled only.
     pub fn plain(name: &str) -> Self {
@@ -122,7 +129,7 @@ impl Column {
             nulls: 0,
             count: 0,
             moments: Moments::default(),
-            kll: Kll::default(),
+            sample: Reservoir::default(),
             all_int: true,
             non_numeric: 0,
             hll: Hll::default(),
@@ -174,6 +181,15 @@ impl Column {
         Ok(c)
     }
 
+    /// About how much work a value of this column is, to share columns among threads.
+    pub fn cost(&self) -> usize {
+        let r = &self.rules;
+        2 + 6 * usize::from(self.unique.is_some())
+            + 3 * usize::from(r.regex.is_some())
+            + usize::from(r.allowed.is_some())
+            + usize::from(!self.top.given_up)
+    }
+
     /// A null cell, or one missing from its row.
     #[inline]
     pub fn null(&mut self, row: u64) {
@@ -199,8 +215,14 @@ impl Column {
             return Ok(());
         }
         self.count += 1;
-        let mut buf = std::mem::take(&mut self.buf);
-        let text = cell.text(&mut buf);
+        let mut buf = String::new();
+        let text = match cell {
+            Cell::Text(t) => t,
+            other => {
+                buf = std::mem::take(&mut self.buf);
+                other.text(&mut buf)
+            }
+        };
         let number = self.number(row, cell, text);
         if let Some(x) = number {
             self.bounds(row, x, text);
@@ -219,7 +241,11 @@ impl Column {
             }
         }
         if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
-            let n = text.chars().count() as u64;
+            let n = if text.is_ascii() {
+                text.len()
+            } else {
+                text.chars().count()
+            } as u64;
             self.length = Some(
                 self.length
                     .map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))),
@@ -229,7 +255,9 @@ impl Column {
                 self.length_tally.hit(row, text);
             }
         }
-        self.buf = buf;
+        if buf.capacity() > 0 {
+            self.buf = buf;
+        }
         Ok(())
     }
 
@@ -253,7 +281,7 @@ impl Column {
                 return None;
             }
             (Some(ColumnType::Float | ColumnType::Int) | None, Cell::Int(v)) => Some(v as f64),
-            (Some(ColumnType::Int), Cell::Float(v)) => Some(v).filter(|v| v.fract() == 0.0),
+            (Some(ColumnType::Int), Cell::Float(v)) => Some(v).filter(|v| is_integral(*v)),
             (Some(ColumnType::Float) | None, Cell::Float(v)) => Some(v),
             (Some(ColumnType::Date) | None, Cell::Date(d)) => Some(d as f64),
             (Some(ColumnType::Datetime) | None, Cell::Timestamp(t)) => Some(t),
@@ -279,11 +307,14 @@ impl Column {
         };
         match parsed {
             Some(x) => {
-                if matches!(self.rules.kind, Some(ColumnType::Float) | None) && x.fract() != 0.0 {
+                if self.all_int
+                    && matches!(self.rules.kind, Some(ColumnType::Float) | None)
+                    && !is_integral(x)
+                {
                     self.all_int = false;
                 }
                 self.moments.add(x);
-                self.kll.add(x);
+                self.sample.add(x);
             }
             None if self.rules.kind.is_some() => self.kind_tally.hit(row, text),
             None => {
@@ -483,9 +514,9 @@ impl Column {
         let numeric = matches!(kind, "int" | "float" | "date" | "datetime") && self.moments.n > 0;
         let m = &self.moments;
         let (quantiles, histogram) = if numeric {
-            let (edges, counts) = self.kll.histogram(BINS, m.min, m.max);
+            let (edges, counts) = self.sample.histogram(BINS, m.min, m.max);
             (
-                self.kll.quantiles(100, m.min, m.max),
+                self.sample.quantiles(100, m.min, m.max),
                 Some(Histogram { edges, counts }),
             )
         } else {
@@ -497,7 +528,7 @@ impl Column {
             nulls: self.nulls,
             min: numeric.then_some(m.min),
             max: numeric.then_some(m.max),
-            mean: numeric.then_some(m.mean),
+            mean: numeric.then(|| m.mean()),
             std: if numeric { m.std() } else { None },
             quantiles,
             histogram,

@@ -1,6 +1,6 @@
 //! Drift of a file's columns against the baseline's profile of it, from the two profiles alone:
 //! PSI and Jensen–Shannon distance over the baseline's decile bins (numbers) or its categories,
-//! and the Kolmogorov–Smirnov D statistic from the two quantile sketches.
+//! and the Kolmogorov–Smirnov D statistic from the two quantile grids.
 
 use indexmap::IndexMap;
 

@@ -62,6 +62,19 @@ pub enum DataError {
 pub struct Options {
     /// Show a progress line on stderr when it is a terminal.
     pub progress: bool,
+    /// Threads that check and profile a CSV file's columns while this one parses it; 0 or 1:
+    /// all on this thread.
+    pub threads: usize,
+}
+
+impl Options {
+    /// No progress line; as many column threads as the machine has cores.
+    pub fn threaded() -> Self {
+        Self {
+            progress: false,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
 }
 
 /// The state of one pass over one file.
@@ -283,7 +296,7 @@ fn pass_file(
     let mut progress = Progress::new(options.progress, name, total);
     let mut pass = Pass::new(check);
     let bytes = match format {
-        DataFormat::Csv => read::csv(path, &source, &mut pass, &mut progress),
+        DataFormat::Csv => read::csv(path, &source, &mut pass, &mut progress, options.threads),
         DataFormat::Jsonl => read::jsonl(path, &source, &mut pass, &mut progress),
         DataFormat::Parquet => read::parquet(path, &source, &mut pass, &mut progress),
     };

@@ -1,4 +1,4 @@
-//! Streaming sketches for profiles: moments (Welford), a KLL quantile sketch, a `HyperLogLog`
+//! Streaming sketches for profiles: moments (Welford), a uniform sample for quantiles, a `HyperLogLog`
 //! distinct count and exact frequent values with a cap. Each uses memory bounded by its settings.
 
 use ahash::{HashMap, HashMapExt as _};
@@ -13,18 +13,19 @@ pub fn hasher(seed: u64) -> ahash::RandomState {
     )
 }
 
-/// Count, mean, variance, min and max in one pass.
+/// Count, mean, variance, min and max in one pass: sums of the values and their squares,
+/// shifted by the first value so that a large mean does not cancel the variance away.
 #[derive(Debug, Clone, Default)]
 pub struct Moments {
     pub n: u64,
-    pub mean: f64,
-    m2: f64,
+    shift: f64,
+    sum: f64,
+    squares: f64,
     pub min: f64,
     pub max: f64,
 }
 
 impl Moments {
-    #[allow(clippy::cast_precision_loss)]
     #[inline]
     pub fn add(&mut self, x: f64) {
         if x.is_nan() {
@@ -33,59 +34,84 @@ impl Moments {
         if self.n == 0 {
             self.min = x;
             self.max = x;
+            self.shift = x;
         } else {
             self.min = self.min.min(x);
             self.max = self.max.max(x);
         }
         self.n += 1;
-        let delta = x - self.mean;
-        self.mean += delta / self.n as f64;
-        self.m2 += delta * (x - self.mean);
+        let d = x - self.shift;
+        self.sum += d;
+        self.squares += d * d;
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.shift + self.sum / self.n as f64
+        }
     }
 
     /// The sample standard deviation.
     #[allow(clippy::cast_precision_loss)]
     pub fn std(&self) -> Option<f64> {
-        (self.n > 1).then(|| (self.m2 / (self.n - 1) as f64).sqrt())
+        (self.n > 1).then(|| {
+            let n = self.n as f64;
+            ((self.squares - self.sum * self.sum / n) / (n - 1.0))
+                .max(0.0)
+                .sqrt()
+        })
     }
 }
 
-/// A KLL sketch (Karnin, Lang, Liberty 2016) over `f64`: compactors whose capacities shrink
-/// geometrically below the top level: about 1% rank error for k = 256, in a few KB.
+/// A uniform random sample of a column's values (reservoir sampling, Li's algorithm L): after
+/// it fills, a value costs a counter compare, and only the values that enter it cost a random
+/// draw. Its quantiles have a rank error of about 0.5% (one standard deviation) at the median.
 #[derive(Debug, Clone)]
-pub struct Kll {
-    k: usize,
-    levels: Vec<Vec<f64>>,
+pub struct Reservoir {
+    cap: usize,
+    items: Vec<f64>,
     n: u64,
-    coin: bool,
+    next: u64,
+    w: f64,
+    rng: fastrand::Rng,
 }
 
-impl Default for Kll {
+impl Default for Reservoir {
     fn default() -> Self {
-        Self::new(256)
+        Self::new(8192)
     }
 }
 
-impl Kll {
-    pub fn new(k: usize) -> Self {
+impl Reservoir {
+    pub fn new(cap: usize) -> Self {
         Self {
-            k,
-            levels: vec![Vec::with_capacity(k)],
+            cap,
+            items: Vec::new(),
             n: 0,
-            coin: false,
+            next: 0,
+            w: 1.0,
+            rng: fastrand::Rng::with_seed(0x5eed),
         }
     }
 
-    fn capacity(&self, level: usize) -> usize {
-        let depth = self.levels.len() - 1 - level;
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss,
-            clippy::cast_possible_wrap
-        )]
-        let cap = (self.k as f64 * (2.0f64 / 3.0).powi(depth as i32)).ceil() as usize;
-        cap.max(8)
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn skip(&mut self) {
+        self.w *= (self.rng.f64().max(f64::MIN_POSITIVE).ln() / self.cap as f64).exp();
+        let gap = (self.rng.f64().max(f64::MIN_POSITIVE).ln() / (1.0 - self.w).ln()).floor();
+        self.next = self.n
+            + 1
+            + if gap.is_finite() {
+                gap as u64
+            } else {
+                u64::MAX / 2
+            };
     }
 
     #[inline]
@@ -93,78 +119,47 @@ impl Kll {
         if x.is_nan() {
             return;
         }
-        self.levels[0].push(x);
         self.n += 1;
-        if self.levels[0].len() >= self.capacity(0) {
-            self.compress();
-        }
-    }
-
-    fn compress(&mut self) {
-        for level in 0..self.levels.len() {
-            if self.levels[level].len() >= self.capacity(level) {
-                if level + 1 == self.levels.len() {
-                    self.levels.push(Vec::new());
-                }
-                let mut items = std::mem::take(&mut self.levels[level]);
-                items.sort_unstable_by(f64::total_cmp);
-                let keep_last = items.len() % 2 == 1;
-                let last = if keep_last { items.pop() } else { None };
-                self.coin = !self.coin;
-                let offset = usize::from(self.coin);
-                let promoted: Vec<f64> = items.iter().skip(offset).step_by(2).copied().collect();
-                items.clear();
-                if let Some(l) = last {
-                    items.push(l);
-                }
-                self.levels[level] = items;
-                self.levels[level + 1].extend(promoted);
-                return;
+        if self.items.len() < self.cap {
+            self.items.push(x);
+            if self.items.len() == self.cap {
+                self.skip();
             }
+        } else if self.n == self.next {
+            let i = self.rng.usize(0..self.cap);
+            self.items[i] = x;
+            self.skip();
         }
     }
 
-    /// Items with their weights, sorted by value.
-    fn weighted(&self) -> Vec<(f64, u64)> {
-        let mut all: Vec<(f64, u64)> = self
-            .levels
-            .iter()
-            .enumerate()
-            .flat_map(|(h, items)| items.iter().map(move |x| (*x, 1u64 << h)))
-            .collect();
-        all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        all
+    fn sorted(&self) -> Vec<f64> {
+        let mut items = self.items.clone();
+        items.sort_unstable_by(f64::total_cmp);
+        items
     }
 
-    /// `points + 1` evenly spaced quantiles from q0 to q100 (`points` = 100 gives percentiles).
+    /// `points + 1` evenly spaced quantiles from q0 (`min`) to q100 (`max`).
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss
     )]
     pub fn quantiles(&self, points: usize, min: f64, max: f64) -> Vec<f64> {
-        let items = self.weighted();
+        let items = self.sorted();
         if items.is_empty() {
             return Vec::new();
         }
-        let total: u64 = items.iter().map(|i| i.1).sum();
-        let mut out = Vec::with_capacity(points + 1);
-        let mut cum = 0u64;
-        let mut at = 0usize;
-        for p in 0..=points {
-            let target = (p as f64 / points as f64 * total as f64).ceil().max(1.0) as u64;
-            while at < items.len() && cum + items[at].1 < target {
-                cum += items[at].1;
-                at += 1;
-            }
-            out.push(items[at.min(items.len() - 1)].0.clamp(min, max));
-        }
+        let last = items.len() - 1;
+        let mut out: Vec<f64> = (0..=points)
+            .map(|p| items[(p as f64 / points as f64 * last as f64).round() as usize])
+            .collect();
         out[0] = min;
         out[points] = max;
         out
     }
 
-    /// Approximate counts in `bins` equal-width bins from `min` to `max`, scaled to `n`.
+    /// Counts in `bins` equal-width bins from `min` to `max`, scaled from the sample to all
+    /// values.
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
@@ -173,26 +168,21 @@ impl Kll {
     pub fn histogram(&self, bins: usize, min: f64, max: f64) -> (Vec<f64>, Vec<u64>) {
         let width = (max - min) / bins as f64;
         let edges: Vec<f64> = (0..=bins).map(|i| min + width * i as f64).collect();
-        let mut weights = vec![0u64; bins];
-        for (x, w) in self.weighted() {
+        let mut counts = vec![0u64; bins];
+        for x in &self.items {
             let i = if width > 0.0 {
                 (((x - min) / width) as usize).min(bins - 1)
             } else {
                 0
             };
-            weights[i] += w;
+            counts[i] += 1;
         }
-        let total: u64 = weights.iter().sum();
-        let counts = weights
-            .iter()
-            .map(|w| {
-                if total == 0 {
-                    0
-                } else {
-                    (*w as f64 / total as f64 * self.n as f64).round() as u64
-                }
-            })
-            .collect();
+        if self.items.len() as u64 != self.n && !self.items.is_empty() {
+            let scale = self.n as f64 / self.items.len() as f64;
+            for c in &mut counts {
+                *c = (*c as f64 * scale).round() as u64;
+            }
+        }
         (edges, counts)
     }
 }
@@ -318,8 +308,8 @@ mod tests {
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss
     )]
-    fn kll_quantiles_are_close_on_a_million_values() {
-        let mut kll = Kll::default();
+    fn sample_quantiles_are_close_on_a_million_values() {
+        let mut kll = Reservoir::default();
         let mut rng = fastrand::Rng::with_seed(7);
         let mut values: Vec<f64> = (0..1_000_000).map(|_| rng.f64() * 1000.0).collect();
         for v in &values {

@@ -255,6 +255,11 @@ fn every_check_counts_its_violations_and_shows_the_first_rows() {
         assert!(column.to_string().len() <= 32 * 1024, "{column}");
     }
 
+    // one thread alone finds exactly the same
+    let out = run(d, &["data", "check", "--format", "json", "--threads", "1"]);
+    let alone: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(alone, json);
+
     // the human report says the same, with the first failing rows
     let out = run(d, &["data", "check"]);
     assert_eq!(code(&out), 1);
