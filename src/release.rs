@@ -252,6 +252,12 @@ pub async fn on_tag_push(
         return Ok(None);
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if crate::forge::Token::from_lookup(env).is_none() || env("GITHUB_REPOSITORY").is_none() {
+        eprintln!(
+            "::notice::no `GITHUB_TOKEN` or `GITHUB_REPOSITORY`: the GitHub release of `{tag}` is not made (give the job `GITHUB_TOKEN: ${{{{ github.token }}}}` with `contents: write`)"
+        );
+        return Ok(None);
+    }
     baseline::fetch_notes(workspace, env("GITHUB_TOKEN").as_deref())
         .context("while fetching the recorded runs (notes) from `origin`")?;
     let sha = commit_of(workspace, git_ref)?;

@@ -265,7 +265,17 @@ pub async fn pull_request(
         published.bundle_path = Some(dir.display().to_string());
         return Ok(published);
     }
-    let forge = crate::forge::github::GitHubForge::from_env().map_err(|e| anyhow!("{e}"))?;
+    if config.report.comment == CommentMode::Off
+        && crate::forge::Token::from_lookup(|n| std::env::var(n).ok()).is_none()
+    {
+        eprintln!(
+            "::notice::no `GITHUB_TOKEN`: no check run is set (`report.comment: off`, so no comment either); the report is in the job summary"
+        );
+        return Ok(published);
+    }
+    let forge = crate::forge::github::GitHubForge::from_env().map_err(|e| {
+        anyhow!("{e} (give the step `GITHUB_TOKEN: ${{{{ github.token }}}}`, with `pull-requests: write` and `checks: write`)")
+    })?;
     let target = Target {
         repo: &repo,
         number: event.number,
