@@ -200,8 +200,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DataCheck {
-    /// The file, relative to the repository root: a path, a glob (`data/*.csv`) or a folder
-    /// (its files).
+    /// The file, relative to the repository root; a glob or a folder means each of its files.
     pub path: String,
     /// Format; default from the extension (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, `.parquet`,
     /// each optionally `.gz` except Parquet).

@@ -5,7 +5,8 @@
 use std::collections::hash_map::Entry;
 use std::io::{BufReader, BufWriter, Read as _, Write as _};
 
-use ahash::{HashMap, HashMapExt as _};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::sketch::hasher;
 
@@ -15,9 +16,32 @@ pub const DEFAULT_CAP: usize = 3_500_000;
 /// Overrides [`DEFAULT_CAP`] (for tests of the spill, or a small machine).
 pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
 
+/// The keys are hashes already: the table uses their low 64 bits as they are.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    #[allow(clippy::cast_possible_truncation)]
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+type Seen = HashMap<u128, u64, BuildHasherDefault<KeyHasher>>;
+
 #[derive(Debug)]
 pub struct Unique {
-    seen: HashMap<u128, u64>,
+    seen: Seen,
     cap: usize,
     runs: Vec<std::fs::File>,
     low: ahash::RandomState,
@@ -45,7 +69,7 @@ impl Unique {
 
     pub fn with_cap(cap: usize) -> Self {
         Self {
-            seen: HashMap::with_capacity(cap.min(1 << 16)),
+            seen: Seen::with_capacity_and_hasher(cap.min(1 << 20), BuildHasherDefault::default()),
             cap,
             runs: Vec::new(),
             low: hasher(1),
@@ -102,8 +126,9 @@ impl Unique {
             .collect::<std::io::Result<_>>()?;
         let mut count = 0u64;
         let mut first: Vec<Repeat> = Vec::new();
+        let mut rows = Vec::new();
         while let Some(min) = heads.iter().flatten().map(|h| h.0).min() {
-            let mut rows = Vec::new();
+            rows.clear();
             for (i, head) in heads.iter_mut().enumerate() {
                 while let Some((key, row)) = *head {
                     if key != min {
@@ -120,10 +145,14 @@ impl Unique {
                     row: *row,
                     value: None,
                 }));
-                first.sort_unstable_by_key(|r| r.row);
-                first.truncate(super::columns::SAMPLES);
+                if first.len() > super::columns::SAMPLES {
+                    first.sort_unstable_by_key(|r| r.row);
+                    first.truncate(super::columns::SAMPLES);
+                }
             }
         }
+        first.sort_unstable_by_key(|r| r.row);
+        first.truncate(super::columns::SAMPLES);
         Ok((count, first))
     }
 }
