@@ -38,6 +38,8 @@ pub struct View {
     pub stages: Vec<StageView>,
     /// Every data check's file report, without its profile (`templates/data-checks.md.j2`).
     pub data: Vec<crate::results::data::DataReport>,
+    /// The images the stages built or re-tagged: name, tags, digest once pushed.
+    pub images: Vec<crate::results::ImageRecord>,
     pub logs: Vec<LogView>,
     pub charts: Vec<ChartView>,
     /// What was left out to fit the size limit, in words (`failed step logs`).
@@ -261,6 +263,7 @@ impl View {
                 .collect(),
             stages,
             data: crate::report::data_view(run),
+            images: run.stages.iter().filter_map(|s| s.image.clone()).collect(),
             logs: input.log_tails.iter().map(log_view).collect(),
             charts: charts(input, precision, document),
             omitted: Vec::new(),

@@ -169,6 +169,13 @@ fn digits_from_main_to_pull_request_to_release() {
         body.contains("| `model.C` | 10.0 | 5.0 |") || body.contains("model.C"),
         "{body}"
     );
+    assert!(
+        body.contains(&format!(
+            "- `{}/{}`, tagged `pr-{number}` (built, not pushed)",
+            w.registry.addr, w.image_repo
+        )),
+        "{body}"
+    );
     let checks = w.emulator.check_runs();
     assert_eq!(checks.last().unwrap()["conclusion"], "success");
 

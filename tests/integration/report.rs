@@ -480,3 +480,34 @@ fn masking_comes_before_the_cut() {
     assert!(text.chars().count() <= COMMENT_LIMIT);
     assert!(!text.contains("hunter2"), "no part of the secret survives");
 }
+
+#[test]
+fn images_are_named_by_digest_once_pushed() {
+    let mut input = input(&json!({"accuracy": 0.91}), None, &json!([]), Show::All);
+    input.run.stages[0].image = Some(mlops_ci::results::ImageRecord {
+        name: "ghcr.io/acme/iris".to_owned(),
+        tags: vec!["main".to_owned(), "sha-3f9c2a1".to_owned()],
+        id: Some("sha256:1111".to_owned()),
+        digest: Some("sha256:2222".to_owned()),
+        pushed: true,
+        promoted: false,
+    });
+    input.run.stages[1].image = Some(mlops_ci::results::ImageRecord {
+        name: "ghcr.io/acme/iris".to_owned(),
+        tags: vec!["pr-7".to_owned()],
+        ..Default::default()
+    });
+    let text = comment(&input);
+    assert!(
+        text.contains(
+            "### Images\n\n- `ghcr.io/acme/iris@sha256:2222`, tagged `main`, `sha-3f9c2a1`\n\
+             - `ghcr.io/acme/iris`, tagged `pr-7` (built, not pushed)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        render_summary(&input, None)
+            .unwrap()
+            .contains("@sha256:2222")
+    );
+}
