@@ -9,7 +9,7 @@ mod read;
 mod sketch;
 pub mod text;
 mod unique;
-mod value;
+pub(crate) mod value;
 
 use std::path::{Path, PathBuf};
 
