@@ -22,6 +22,16 @@ pub fn mlops_ci(dir: &Path) -> Command {
     cmd
 }
 
+/// `mlops-ci run` as GitHub Actions runs it on a push of `git_ref` (a branch or a tag).
+pub fn ci_push(dir: &Path, git_ref: &str) -> Command {
+    let mut cmd = mlops_ci(dir);
+    cmd.arg("run")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REF", git_ref);
+    cmd
+}
+
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     mlops_ci(dir)
         .args(args)

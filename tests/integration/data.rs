@@ -592,11 +592,7 @@ fn drift_is_judged_against_the_profile_in_the_baseline_note() {
     git(m, &["add", "."]);
     git(m, &["commit", "-q", "-m", "first"]);
     git(m, &["push", "-q", "origin", "main"]);
-    let out = mlops_ci(m)
-        .arg("run")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "push")
-        .env("GITHUB_REF", "refs/heads/main")
+    let out = crate::common::ci_push(m, "refs/heads/main")
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));

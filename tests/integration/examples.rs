@@ -156,11 +156,7 @@ fn digits_trains_records_its_metrics_and_a_worse_model_fails_the_gates() {
     let d = clone.path();
 
     // A push to main: the run records its metrics as main's baseline.
-    let out = mlops_ci(d)
-        .arg("run")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "push")
-        .env("GITHUB_REF", "refs/heads/main")
+    let out = crate::common::ci_push(d, "refs/heads/main")
         .output()
         .unwrap();
     let err = stderr(&out);

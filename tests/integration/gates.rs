@@ -196,11 +196,7 @@ fn a_push_to_main_records_the_baseline_a_pr_is_judged_against() {
     git(m, &["add", "."]);
     git(m, &["commit", "-q", "-m", "first"]);
     git(m, &["push", "-q", "origin", "main"]);
-    let out = mlops_ci(m)
-        .arg("run")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "push")
-        .env("GITHUB_REF", "refs/heads/main")
+    let out = crate::common::ci_push(m, "refs/heads/main")
         .output()
         .unwrap();
     let err = stderr(&out);

@@ -382,11 +382,7 @@ fn the_report_draws_the_trend_of_mains_recorded_runs() {
         git(dir, &["add", "-A"]);
         git(dir, &["commit", "-q", "-m", &format!("round {i}")]);
         git(dir, &["push", "-q", "origin", "main"]);
-        let out = mlops_ci(dir)
-            .arg("run")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", "push")
-            .env("GITHUB_REF", "refs/heads/main")
+        let out = crate::common::ci_push(dir, "refs/heads/main")
             .env("ACC", acc)
             .output()
             .unwrap();

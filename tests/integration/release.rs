@@ -43,11 +43,7 @@ fn commit_and_record(dir: &Path, round: &str, acc: &str) {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", round]);
     git(dir, &["push", "-q", "origin", "main"]);
-    let out = mlops_ci(dir)
-        .arg("run")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "push")
-        .env("GITHUB_REF", "refs/heads/main")
+    let out = crate::common::ci_push(dir, "refs/heads/main")
         .env("ACC", acc)
         .output()
         .unwrap();
