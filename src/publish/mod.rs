@@ -1,6 +1,8 @@
 //! Side effects on the outside world, always last: recording a run on the baseline branch as
-//! the baseline (a note on its commit, pushed to `origin`), and a pull request's report as the
-//! job summary and the one sticky PR comment. Uses `report`, `forge`, `baseline`.
+//! the baseline (a note on its commit, pushed to `origin`); on a pull request the report as the
+//! job summary, the one sticky PR comment and a check run (or commit status), or a fork's bundle
+//! (`bundle`) that `mlops-ci comment --from` publishes; the step's outputs (`outputs`). Uses
+//! `report`, `reporting`, `forge`, `baseline`.
 
 pub mod bundle;
 pub mod checks;
