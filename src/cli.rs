@@ -115,8 +115,8 @@ pub struct DataProfileArgs {
     /// The file's format, when its extension does not tell
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<DataInput>,
-    /// Threads that check and profile a CSV file's columns while another parses it [default:
-    /// the number of CPUs; 1: one thread does all]
+    /// Workers that each parse, check and profile a share of a CSV file's chunks [default: the
+    /// number of CPUs; 1: one thread does all]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -126,8 +126,8 @@ pub struct DataCheckArgs {
     /// Only this stage's data checks
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
-    /// Threads that check and profile a CSV file's columns while another parses it [default:
-    /// the number of CPUs; 1: one thread does all]
+    /// Workers that each parse, check and profile a share of a CSV file's chunks [default: the
+    /// number of CPUs; 1: one thread does all]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Output format

@@ -7,7 +7,7 @@ use regex::Regex;
 use super::DataError;
 use super::sketch::{Hll, Moments, Reservoir, TopValues, hash64, hasher};
 use super::unique::Unique;
-use super::value::{Cell, parse_bool, parse_date, parse_datetime};
+use super::value::{Cell, parse_bool, parse_date, parse_datetime, parse_f64};
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
 use crate::results::data::{BadRow, CheckResult, ColumnProfile, Histogram, TopValue};
 
@@ -27,6 +27,14 @@ struct Tally {
 }
 
 impl Tally {
+    /// Takes in the tally of later rows' chunks of another worker.
+    fn merge(&mut self, other: Self) {
+        self.violations += other.violations;
+        self.first.extend(other.first);
+        self.first.sort_by_key(|r| r.row);
+        self.first.truncate(SAMPLES);
+    }
+
     #[inline]
     fn hit(&mut self, row: u64, value: &str) {
         self.violations += 1;
@@ -39,14 +47,40 @@ impl Tally {
     }
 }
 
+/// The allowed values of `in`: a list when short, where comparing beats hashing.
+#[derive(Debug, Clone)]
+enum Allowed {
+    Few(Vec<Box<str>>),
+    Many(HashSet<String>),
+}
+
+impl Allowed {
+    fn new(values: impl Iterator<Item = String>) -> Self {
+        let list: Vec<String> = values.collect();
+        if list.len() <= 16 {
+            Self::Few(list.into_iter().map(String::into_boxed_str).collect())
+        } else {
+            Self::Many(list.into_iter().collect())
+        }
+    }
+
+    #[inline]
+    fn contains(&self, text: &str) -> bool {
+        match self {
+            Self::Few(list) => list.iter().any(|a| **a == *text),
+            Self::Many(set) => set.contains(text),
+        }
+    }
+}
+
 /// A column's rules, compiled.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Rules {
     kind: Option<ColumnType>,
     min: Option<f64>,
     max: Option<f64>,
     nulls: Option<NullLimit>,
-    allowed: Option<HashSet<String>>,
+    allowed: Option<Allowed>,
     allowed_text: String,
     regex: Option<Regex>,
     length: (Option<u64>, Option<u64>),
@@ -152,7 +186,7 @@ impl Column {
             allowed: rule
                 .allowed
                 .as_ref()
-                .map(|a| a.iter().map(|v| v.0.clone()).collect()),
+                .map(|a| Allowed::new(a.iter().map(|v| v.0.clone()))),
             allowed_text: rule
                 .allowed
                 .as_ref()
@@ -173,7 +207,7 @@ impl Column {
             length: rule.length.map_or((None, None), |l| (l.min, l.max)),
         };
         if rule.unique == Some(true) {
-            c.unique = Some(Unique::new());
+            c.unique = Some(Unique::with_cap(super::unique::cap()));
         }
         if matches!(kind, Some(ColumnType::Float | ColumnType::Datetime)) {
             c.top.give_up();
@@ -181,13 +215,65 @@ impl Column {
         Ok(c)
     }
 
-    /// About how much work a value of this column is, to share columns among threads.
-    pub fn cost(&self) -> usize {
-        let r = &self.rules;
-        2 + 6 * usize::from(self.unique.is_some())
-            + 3 * usize::from(r.regex.is_some())
-            + usize::from(r.allowed.is_some())
-            + usize::from(!self.top.given_up)
+    /// An empty column with the same rules, for one of `workers` workers that each read a share
+    /// of the file's chunks.
+    pub fn spawn(&self, workers: usize) -> Self {
+        let mut c = Self::plain(&self.name);
+        c.rules = self.rules.clone();
+        if self.unique.is_some() {
+            c.unique = Some(Unique::with_cap(super::unique::cap() / workers.max(1)));
+        }
+        if self.top.given_up {
+            c.top.give_up();
+        }
+        c
+    }
+
+    /// Takes in what a worker found in its chunks, which are all after the ones merged before
+    /// or interleaved with them (the first rows are kept by row number).
+    pub fn merge(&mut self, mut other: Self) {
+        if self.top.given_up || other.top.given_up || self.top.overflows_with(&other.top) {
+            self.stop_top();
+            other.stop_top();
+        } else {
+            self.top
+                .merge(std::mem::replace(&mut other.top, TopValues::new(0)));
+        }
+        self.hll.merge(&other.hll);
+        self.kind_tally.merge(other.kind_tally);
+        self.min_tally.merge(other.min_tally);
+        self.max_tally.merge(other.max_tally);
+        self.in_tally.merge(other.in_tally);
+        self.regex_tally.merge(other.regex_tally);
+        self.length_tally.merge(other.length_tally);
+        self.null_rows.extend(other.null_rows);
+        self.null_rows.sort_unstable();
+        self.null_rows.truncate(SAMPLES);
+        match (&mut self.unique, other.unique.take()) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+        self.nulls += other.nulls;
+        self.count += other.count;
+        self.moments.merge(&other.moments);
+        self.sample.merge(std::mem::take(&mut other.sample));
+        self.all_int &= other.all_int;
+        self.non_numeric += other.non_numeric;
+        self.length = match (self.length, other.length) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (l, None) | (None, l) => l,
+        };
+    }
+
+    /// Stops counting values exactly: the distinct count goes on in the HLL.
+    fn stop_top(&mut self) {
+        if !self.top.given_up {
+            for hash in self.top.hashes() {
+                self.hll.add_hash(hash);
+            }
+            self.top.give_up();
+        }
     }
 
     /// A null cell, or one missing from its row.
@@ -233,12 +319,14 @@ impl Column {
             || hash64(&self.hash, text.as_bytes()),
             |x| hash64(&self.hash, &x.to_bits().to_le_bytes()),
         );
-        self.hll.add_hash(key);
-        if !self.top.given_up {
-            self.top.add(text);
-            if self.count == 100_000 && self.hll.estimate() > 50_000 {
-                self.top.give_up();
-            }
+        // while the values are counted exactly, their hashes go to the HLL only on giving up
+        if self.top.given_up {
+            self.hll.add_hash(key);
+        } else if !self.top.add(key, text)
+            || (self.count == 100_000 && self.top.distinct() > 50_000)
+        {
+            self.stop_top();
+            self.hll.add_hash(key);
         }
         if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
             let n = if text.is_ascii() {
@@ -287,7 +375,7 @@ impl Column {
             (Some(ColumnType::Datetime) | None, Cell::Timestamp(t)) => Some(t),
             (Some(ColumnType::Datetime), Cell::Date(d)) => Some(d as f64 * 86_400.0),
             (Some(ColumnType::Int), _) => text.parse::<i64>().ok().map(|v| v as f64),
-            (Some(ColumnType::Float), _) => text.parse::<f64>().ok(),
+            (Some(ColumnType::Float), _) => parse_f64(text),
             (Some(ColumnType::Date), _) => parse_date(text).map(|d| d as f64),
             (Some(ColumnType::Datetime), _) => parse_datetime(text),
             (None, Cell::Text(_)) => {
@@ -297,7 +385,7 @@ impl Column {
                         Some(i as f64)
                     } else {
                         self.all_int = false;
-                        text.parse::<f64>().ok()
+                        parse_f64(text)
                     }
                 } else {
                     None
@@ -350,9 +438,7 @@ impl Column {
             }
         }
         if let Some(set) = &mut self.unique {
-            if set.insert(text.as_bytes(), row).map_err(DataError::Spill)? {
-                self.unique_tally.hit(row, text);
-            }
+            set.insert(text.as_bytes(), row).map_err(DataError::Spill)?;
         }
         Ok(())
     }
@@ -381,19 +467,20 @@ impl Column {
         let Some(set) = self.unique.take() else {
             return Ok(None);
         };
-        let (more, spilled) = set.finish().map_err(DataError::Spill)?;
-        let mut tally = std::mem::take(&mut self.unique_tally);
-        tally.violations += more;
-        tally.first.extend(spilled.into_iter().map(|r| BadRow {
-            row: r.row,
-            value:
-                r.value.unwrap_or_else(|| {
-                    "(value not kept: found when merging spilled keys)".to_owned()
-                }),
-        }));
-        tally.first.sort_by_key(|r| r.row);
-        tally.first.truncate(SAMPLES);
-        Ok(Some(tally))
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let (violations, repeats) = set.finish(threads).map_err(DataError::Spill)?;
+        Ok(Some(Tally {
+            violations,
+            first: repeats
+                .into_iter()
+                .map(|r| BadRow {
+                    row: r.row,
+                    value: r
+                        .value
+                        .unwrap_or_else(|| format!("(the value of row {})", r.first)),
+                })
+                .collect(),
+        }))
     }
 
     /// The `nulls` check: every null counts once the limit is passed.

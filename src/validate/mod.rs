@@ -4,9 +4,12 @@
 //! `results` for the plain data it returns.
 
 mod columns;
+mod delimited;
 pub mod drift;
 mod read;
+mod records;
 mod sketch;
+mod split;
 pub mod text;
 mod unique;
 pub(crate) mod value;
@@ -62,8 +65,8 @@ pub enum DataError {
 pub struct Options {
     /// Show a progress line on stderr when it is a terminal.
     pub progress: bool,
-    /// Threads that check and profile a CSV file's columns while this one parses it; 0 or 1:
-    /// all on this thread.
+    /// Workers that each parse and check a share of a CSV file's chunks while this thread reads
+    /// it; 0 or 1: all on this thread.
     pub threads: usize,
 }
 
@@ -296,7 +299,7 @@ fn pass_file(
     let mut progress = Progress::new(options.progress, name, total);
     let mut pass = Pass::new(check);
     let bytes = match format {
-        DataFormat::Csv => read::csv(path, &source, &mut pass, &mut progress, options.threads),
+        DataFormat::Csv => delimited::csv(path, &source, &mut pass, &mut progress, options.threads),
         DataFormat::Jsonl => read::jsonl(path, &source, &mut pass, &mut progress),
         DataFormat::Parquet => read::parquet(path, &source, &mut pass, &mut progress),
     };

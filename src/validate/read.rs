@@ -1,13 +1,13 @@
-//! The readers: CSV (delimiter, header, quoting; gzip by extension), JSON Lines and Parquet,
-//! each streaming its rows into a [`Pass`] with memory that does not grow with the file, and a
-//! progress line on a terminal.
+//! The readers of JSON Lines and Parquet, and what every reader shares (opening a file, gzip
+//! by extension, the count of bytes read, a progress line on a terminal); the CSV reader is
+//! `delimited`. Each streams its rows into a [`Pass`] with memory that does not grow with the
+//! file.
 
 use std::cell::Cell as Shared;
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Read};
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray as _;
@@ -145,7 +145,7 @@ impl Progress {
     }
 }
 
-fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataError {
+pub(super) fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataError {
     DataError::Read {
         path: name.to_owned(),
         message: e.to_string(),
@@ -153,9 +153,9 @@ fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataError {
 }
 
 /// A reader of the file's (decompressed) bytes, and the count of bytes read from disk.
-type Opened = (Box<dyn Read>, Rc<Shared<u64>>);
+pub(super) type Opened = (Box<dyn Read>, Rc<Shared<u64>>);
 
-fn open(path: &Path, source: &Source) -> Result<Opened, DataError> {
+pub(super) fn open(path: &Path, source: &Source) -> Result<Opened, DataError> {
     let file = File::open(path).map_err(|e| read_error(&source.name, &e))?;
     let count = Rc::new(Shared::new(0));
     let counting = Counting {
@@ -173,261 +173,12 @@ fn open(path: &Path, source: &Source) -> Result<Opened, DataError> {
     Ok((reader, count))
 }
 
-fn encoding(source: &Source, line: u64, column: Option<&str>) -> DataError {
+pub(super) fn encoding(source: &Source, line: u64, column: Option<&str>) -> DataError {
     DataError::Encoding {
         path: source.name.clone(),
         line,
         column: column.map(str::to_owned),
     }
-}
-
-/// Records parsed together and handed to the column workers.
-#[derive(Debug, Default)]
-struct Batch {
-    records: Vec<csv::ByteRecord>,
-    len: usize,
-}
-
-const BATCH: usize = 2048;
-
-/// One worker's columns: its share of the file's, by index.
-type Share<'c> = Vec<(usize, &'c mut Column)>;
-
-/// Feeds the batch's records to `columns`.
-fn feed_batch(source: &Source, batch: &Batch, columns: &mut Share<'_>) -> Result<(), DataError> {
-    for record in &batch.records[..batch.len] {
-        let line = record.position().map_or(0, csv::Position::line);
-        // one UTF-8 check of the whole record; a field is then a slice of it
-        let whole = std::str::from_utf8(record.as_slice()).ok();
-        for (i, column) in columns.iter_mut() {
-            let text = match whole.zip(record.range(*i)).and_then(|(w, r)| w.get(r)) {
-                Some(text) => text,
-                None => std::str::from_utf8(&record[*i])
-                    .map_err(|_| encoding(source, line, Some(&column.name)))?,
-            };
-            column.cell(line, Cell::Text(text))?;
-        }
-    }
-    Ok(())
-}
-
-/// Splits the columns into `n` shares of about equal work.
-fn shares(columns: &mut [Column], n: usize) -> Vec<Share<'_>> {
-    let mut out: Vec<Share<'_>> = (0..n).map(|_| Vec::new()).collect();
-    let mut load = vec![0usize; n];
-    let mut indexed: Vec<(usize, &mut Column)> = columns.iter_mut().enumerate().collect();
-    indexed.sort_by_key(|(_, c)| std::cmp::Reverse(c.cost()));
-    for (i, column) in indexed {
-        let least = (0..n).min_by_key(|k| load[*k]).unwrap_or(0);
-        load[least] += column.cost();
-        out[least].push((i, column));
-    }
-    out.retain(|s| !s.is_empty());
-    out.sort_by_key(|s| s.first().map_or(0, |(i, _)| *i));
-    out
-}
-
-/// The CSV parse: records into batches, rows with the wrong number of fields set aside.
-struct Parser<'s> {
-    rdr: csv::Reader<Box<dyn Read>>,
-    source: &'s Source,
-    width: usize,
-    /// The first record, when it is data (no header).
-    pending: Option<csv::ByteRecord>,
-    rows: u64,
-    malformed: Vec<(u64, String)>,
-    malformed_count: u64,
-    count: Rc<Shared<u64>>,
-}
-
-impl Parser<'_> {
-    /// Fills `batch` with up to [`BATCH`] well-formed records; `false` at the end of the file.
-    fn fill(&mut self, batch: &mut Batch, progress: &mut Progress) -> Result<bool, DataError> {
-        batch.len = 0;
-        while batch.len < BATCH {
-            if batch.records.len() <= batch.len {
-                batch.records.push(csv::ByteRecord::new());
-            }
-            let slot = &mut batch.records[batch.len];
-            if let Some(p) = self.pending.take() {
-                *slot = p;
-            } else if !self
-                .rdr
-                .read_byte_record(slot)
-                .map_err(|e| read_error(&self.source.name, &e))?
-            {
-                return Ok(false);
-            }
-            self.rows += 1;
-            if slot.len() == self.width {
-                batch.len += 1;
-            } else {
-                self.malformed_count += 1;
-                if self.malformed.len() < super::columns::SAMPLES {
-                    let line = slot.position().map_or(0, csv::Position::line);
-                    self.malformed.push((
-                        line,
-                        format!("{} field(s), the header has {}", slot.len(), self.width),
-                    ));
-                }
-            }
-        }
-        progress.tick(self.rows - self.rows % 65_536, self.count.get());
-        Ok(true)
-    }
-}
-
-/// One thread parses and checks.
-fn inline(
-    parser: &mut Parser<'_>,
-    shares: &mut [Share<'_>],
-    progress: &mut Progress,
-) -> Result<(), DataError> {
-    let mut batch = Batch::default();
-    loop {
-        let more = parser.fill(&mut batch, progress)?;
-        for share in shares.iter_mut() {
-            feed_batch(parser.source, &batch, share)?;
-        }
-        if !more {
-            return Ok(());
-        }
-    }
-}
-
-/// This thread parses; one worker per share checks its columns of every batch.
-fn threaded(
-    parser: &mut Parser<'_>,
-    shares: Vec<Share<'_>>,
-    progress: &mut Progress,
-) -> Result<(), DataError> {
-    let source = parser.source;
-    std::thread::scope(|scope| {
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Batch>();
-        let mut senders = Vec::new();
-        let mut workers = Vec::new();
-        for mut share in shares {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Batch>>(4);
-            senders.push(tx);
-            let back = back_tx.clone();
-            workers.push(scope.spawn(move || -> Result<(), DataError> {
-                for batch in rx {
-                    feed_batch(source, &batch, &mut share)?;
-                    // the last worker done with a batch hands it back for reuse
-                    if let Some(batch) = Arc::into_inner(batch) {
-                        let _ = back.send(batch);
-                    }
-                }
-                Ok(())
-            }));
-        }
-        drop(back_tx);
-        let mut result = Ok(());
-        loop {
-            let mut batch = back_rx.try_recv().unwrap_or_default();
-            let more = match parser.fill(&mut batch, progress) {
-                Ok(m) => m,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            let batch = Arc::new(batch);
-            if senders
-                .iter()
-                .any(|tx| tx.send(Arc::clone(&batch)).is_err())
-                || !more
-            {
-                break;
-            }
-        }
-        drop(senders);
-        for worker in workers {
-            let done = worker
-                .join()
-                .unwrap_or_else(|_| Err(read_error(&source.name, &"a column worker stopped")));
-            if result.is_ok() {
-                result = done;
-            }
-        }
-        result
-    })
-}
-
-/// The header's names (or `1`, `2`, … without one); the first record back when it is data.
-fn header(
-    first: csv::ByteRecord,
-    source: &Source,
-    pass: &mut Pass,
-) -> Result<Option<csv::ByteRecord>, DataError> {
-    if !source.header {
-        pass.header((1..=first.len()).map(|i| i.to_string()).collect())?;
-        return Ok(Some(first));
-    }
-    let line = first.position().map_or(1, csv::Position::line);
-    let mut names = Vec::with_capacity(first.len());
-    for (i, field) in first.iter().enumerate() {
-        let field = if i == 0 {
-            field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field)
-        } else {
-            field
-        };
-        let name = std::str::from_utf8(field).map_err(|_| encoding(source, line, None))?;
-        names.push(name.to_owned());
-    }
-    pass.header(names)?;
-    Ok(None)
-}
-
-/// Streams a CSV file into `pass`: this thread parses, `threads` workers check and profile
-/// their share of the columns (all on this thread when `threads` is 1).
-pub fn csv(
-    path: &Path,
-    source: &Source,
-    pass: &mut Pass,
-    progress: &mut Progress,
-    threads: usize,
-) -> Result<u64, DataError> {
-    let (reader, count) = open(path, source)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(source.delimiter)
-        .quote(source.quote)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 17)
-        .from_reader(reader);
-    let mut first = csv::ByteRecord::new();
-    if !rdr
-        .read_byte_record(&mut first)
-        .map_err(|e| read_error(&source.name, &e))?
-    {
-        pass.header(Vec::new())?;
-        return Ok(count.get());
-    }
-    let width = first.len();
-    let pending = header(first, source, pass)?;
-    let mut parser = Parser {
-        rdr,
-        source,
-        width,
-        pending,
-        rows: 0,
-        malformed: Vec::new(),
-        malformed_count: 0,
-        count: Rc::clone(&count),
-    };
-    let mut shares = shares(&mut pass.columns, threads.max(1));
-    if threads <= 1 || shares.len() <= 1 {
-        inline(&mut parser, &mut shares, progress)?;
-    } else {
-        threaded(&mut parser, shares, progress)?;
-    }
-    pass.rows = parser.rows;
-    for (line, what) in std::mem::take(&mut parser.malformed) {
-        pass.malformed(line, &what);
-    }
-    pass.malformed = parser.malformed_count;
-    Ok(count.get())
 }
 
 fn json_cell<'a>(value: &'a serde_json::Value, scratch: &'a mut String) -> Cell<'a> {

@@ -1,8 +1,6 @@
 //! Streaming sketches for profiles: moments (Welford), a uniform sample for quantiles, a `HyperLogLog`
 //! distinct count and exact frequent values with a cap. Each uses memory bounded by its settings.
 
-use ahash::{HashMap, HashMapExt as _};
-
 /// Fixed seeds so a file's sketches are the same on every run.
 pub fn hasher(seed: u64) -> ahash::RandomState {
     ahash::RandomState::with_seeds(
@@ -43,6 +41,26 @@ impl Moments {
         let d = x - self.shift;
         self.sum += d;
         self.squares += d * d;
+    }
+
+    /// Takes in the moments of other values.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn merge(&mut self, other: &Self) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = other.clone();
+            return;
+        }
+        // other's sums are shifted by its first value: shift them to ours
+        let delta = other.shift - self.shift;
+        let n = other.n as f64;
+        self.squares += other.squares + 2.0 * delta * other.sum + n * delta * delta;
+        self.sum += other.sum + n * delta;
+        self.n += other.n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
     }
 
     #[allow(clippy::cast_precision_loss)]
@@ -132,6 +150,31 @@ impl Reservoir {
         }
     }
 
+    /// Takes in a sample of other values: a share of each sample by the values each saw.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    pub fn merge(&mut self, mut other: Self) {
+        let total = self.n + other.n;
+        if self.items.len() + other.items.len() <= self.cap {
+            self.items.append(&mut other.items);
+        } else {
+            let mine = ((self.cap as f64 * self.n as f64 / total as f64).round() as usize)
+                .min(self.items.len());
+            let theirs = (self.cap - mine).min(other.items.len());
+            self.rng.shuffle(&mut self.items);
+            self.items.truncate(mine);
+            self.rng.shuffle(&mut other.items);
+            self.items.extend_from_slice(&other.items[..theirs]);
+        }
+        self.n = total;
+        if self.items.len() >= self.cap {
+            self.skip();
+        }
+    }
+
     fn sorted(&self) -> Vec<f64> {
         let mut items = self.items.clone();
         items.sort_unstable_by(f64::total_cmp);
@@ -215,6 +258,13 @@ impl Hll {
         }
     }
 
+    /// Takes in the registers of other values.
+    pub fn merge(&mut self, other: &Self) {
+        for (mine, theirs) in self.registers.iter_mut().zip(&other.registers) {
+            *mine = (*mine).max(*theirs);
+        }
+    }
+
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
@@ -240,11 +290,35 @@ impl Hll {
     }
 }
 
-/// Exact counts of the values seen, until there are more than `cap` distinct ones; then it
-/// stops (the column has too many values for "most frequent" to mean much).
+/// A table keyed by a value's 64-bit hash, used as it is (two of 10 000 values share one with a
+/// chance of about 3 in 10^12).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HashKey(u64);
+
+impl std::hash::Hasher for HashKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type ByHash<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<HashKey>>;
+
+/// Exact counts of the values seen (by their hash, numbers by value), until there are more than
+/// `cap` distinct ones; then it stops (the column has too many values for "most frequent" to
+/// mean much).
 #[derive(Debug, Clone)]
 pub struct TopValues {
-    counts: HashMap<Box<str>, u64>,
+    counts: ByHash<(u64, Box<str>)>,
     cap: usize,
     pub given_up: bool,
 }
@@ -252,34 +326,56 @@ pub struct TopValues {
 impl TopValues {
     pub fn new(cap: usize) -> Self {
         Self {
-            counts: HashMap::new(),
+            counts: ByHash::default(),
             cap,
             given_up: false,
         }
     }
 
+    /// One value, by its hash; the text of its first occurrence is kept. `false` when the value
+    /// is new and the table is full: the caller gives up.
     #[inline]
-    pub fn add(&mut self, value: &str) {
-        if self.given_up {
-            return;
-        }
-        if let Some(c) = self.counts.get_mut(value) {
-            *c += 1;
+    pub fn add(&mut self, hash: u64, value: &str) -> bool {
+        if let Some(c) = self.counts.get_mut(&hash) {
+            c.0 += 1;
         } else if self.counts.len() >= self.cap {
-            self.give_up();
+            return false;
         } else {
-            self.counts.insert(value.into(), 1);
+            self.counts.insert(hash, (1, value.into()));
         }
+        true
+    }
+
+    /// The hashes of the distinct values counted.
+    pub fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.counts.keys().copied()
+    }
+
+    /// Whether the values of both tables together are more than the cap.
+    pub fn overflows_with(&self, other: &Self) -> bool {
+        let new = other
+            .counts
+            .keys()
+            .filter(|k| !self.counts.contains_key(*k))
+            .count();
+        self.counts.len() + new > self.cap
     }
 
     pub fn give_up(&mut self) {
         self.given_up = true;
-        self.counts = HashMap::new();
+        self.counts = ByHash::default();
+    }
+
+    /// Takes in the counts of other values (the caller checks [`Self::overflows_with`] first).
+    pub fn merge(&mut self, other: Self) {
+        for (hash, (count, text)) in other.counts {
+            self.counts.entry(hash).or_insert((0, text)).0 += count;
+        }
     }
 
     /// The `n` most frequent, most frequent first (ties by value).
     pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(&str, u64)> = self.counts.iter().map(|(k, v)| (&**k, *v)).collect();
+        let mut all: Vec<(&str, u64)> = self.counts.values().map(|(c, k)| (&**k, *c)).collect();
         all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         all.into_iter()
             .take(n)
@@ -342,13 +438,24 @@ mod tests {
 
     #[test]
     fn top_values_give_up_past_the_cap() {
+        let state = hasher(0);
+        let add = |top: &mut TopValues, v: &str| top.add(hash64(&state, v.as_bytes()), v);
+        let mut full = TopValues::new(3);
         let mut top = TopValues::new(3);
-        for v in ["a", "b", "a", "c", "a", "b"] {
-            top.add(v);
+        let mut other = TopValues::new(3);
+        for v in ["a", "b", "a"] {
+            add(&mut top, v);
         }
+        for v in ["c", "a", "b"] {
+            add(&mut other, v);
+        }
+        assert!(!top.overflows_with(&other));
+        top.merge(other);
         assert_eq!(top.top(2), vec![("a".to_owned(), 3), ("b".to_owned(), 2)]);
-        top.add("d");
-        assert!(top.given_up);
-        assert!(top.top(5).is_empty());
+        assert!(!add(&mut top, "d"));
+        for v in ["x", "y", "z"] {
+            assert!(add(&mut full, v));
+        }
+        assert!(top.overflows_with(&full));
     }
 }

@@ -1,22 +1,33 @@
-//! The exact `unique` check: 128-bit hashes of the values (a false duplicate has a chance below
-//! 10^-20 at a billion rows) in memory up to a cap of keys, then sorted runs spilled to temporary
-//! files and merged at the end. The one check whose memory grows with the data.
+//! The exact `unique` check with bounded memory: each value's 128-bit hash (a false duplicate
+//! has a chance below 10^-20 at a billion rows) and row go to one of [`PARTS`] partitions by the
+//! hash's top bits; past a cap of keys the partitions are appended to a temporary file. At the
+//! end each partition, a small slice of the keys, is sorted on its own: equal neighbours are the
+//! repeats. A small table of the first keys finds early repeats while their value is at hand, so
+//! the report can show it; a repeat found only at the end shows the row it repeats.
 
-use std::collections::hash_map::Entry;
-use std::io::{BufReader, BufWriter, Read as _, Write as _};
-
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
 
+use super::columns::SAMPLES;
 use super::sketch::hasher;
 
-/// Keys held in memory before a run is spilled: 3.5 M keys fill a table of 4 M slots, about
-/// 100 MB (16 bytes of hash, 8 of row number and 1 of control each).
-pub const DEFAULT_CAP: usize = 3_500_000;
+/// Keys held in memory (by all workers together) before they are appended to disk: 1 M keys
+/// of 24 bytes, 24 MB.
+pub const DEFAULT_CAP: usize = 1_000_000;
 /// Overrides [`DEFAULT_CAP`] (for tests of the spill, or a small machine).
 pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
+/// Partitions of the keys: at the end one is sorted at a time, 1/256 of the keys.
+const PARTS: usize = 256;
+/// Keys of the table that finds repeats while their value is at hand (about 1.5 MB).
+const EARLY: usize = 1 << 16;
 
-/// The keys are hashes already: the table uses their low 64 bits as they are.
+/// A key (the hash's two halves) and its row.
+type Entry3 = [u64; 3];
+
+/// The table's keys are hashes already: it uses their low 64 bits as they are.
 #[derive(Debug, Default)]
 struct KeyHasher(u64);
 
@@ -37,138 +48,207 @@ impl Hasher for KeyHasher {
     }
 }
 
-type Seen = HashMap<u128, u64, BuildHasherDefault<KeyHasher>>;
+type Early = HashSet<u128, BuildHasherDefault<KeyHasher>>;
+
+/// Partitions appended to a temporary file: for each append, where each partition's keys are.
+#[derive(Debug)]
+struct Spill {
+    file: File,
+    len: u64,
+    appends: Vec<Vec<(u64, usize)>>,
+}
 
 #[derive(Debug)]
 pub struct Unique {
-    seen: Seen,
+    parts: Vec<Vec<Entry3>>,
+    held: usize,
     cap: usize,
-    runs: Vec<std::fs::File>,
+    spills: Vec<Spill>,
+    early: Early,
+    /// Repeats the early table found, with their value: the first [`SAMPLES`].
+    seen_values: Vec<(u64, String)>,
     low: ahash::RandomState,
     high: ahash::RandomState,
 }
 
-/// A repeated value: its row, and the value when it was still at hand.
+/// A repeated value: its row, the row it repeats, and the value when it was at hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repeat {
     pub row: u64,
+    pub first: u64,
     pub value: Option<String>,
 }
 
-impl Unique {
-    /// A set whose cap is [`CAP_ENV`], else [`DEFAULT_CAP`].
-    pub fn new() -> Self {
-        Self::with_cap(
-            std::env::var(CAP_ENV)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|c: &usize| *c > 0)
-                .unwrap_or(DEFAULT_CAP),
-        )
-    }
+/// The cap of keys in memory: [`CAP_ENV`], else [`DEFAULT_CAP`].
+pub fn cap() -> usize {
+    std::env::var(CAP_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|c: &usize| *c > 0)
+        .unwrap_or(DEFAULT_CAP)
+}
 
+impl Unique {
+    /// A set that holds up to `cap` keys in memory.
     pub fn with_cap(cap: usize) -> Self {
         Self {
-            seen: Seen::with_capacity_and_hasher(cap.min(1 << 20), BuildHasherDefault::default()),
-            cap,
-            runs: Vec::new(),
+            parts: (0..PARTS).map(|_| Vec::new()).collect(),
+            held: 0,
+            cap: cap.max(1),
+            spills: Vec::new(),
+            early: Early::default(),
+            seen_values: Vec::new(),
             low: hasher(1),
             high: hasher(2),
         }
     }
 
-    /// Records `value` at `row`; `true` when it was seen before (in memory).
+    /// Records `value` at `row`.
     #[inline]
-    pub fn insert(&mut self, value: &[u8], row: u64) -> std::io::Result<bool> {
-        let key =
-            (u128::from(self.high.hash_one(value)) << 64) | u128::from(self.low.hash_one(value));
-        match self.seen.entry(key) {
-            Entry::Occupied(_) => return Ok(true),
-            Entry::Vacant(v) => {
-                v.insert(row);
+    pub fn insert(&mut self, value: &[u8], row: u64) -> std::io::Result<()> {
+        let high = self.high.hash_one(value);
+        let low = self.low.hash_one(value);
+        let key = (u128::from(high) << 64) | u128::from(low);
+        if self.early.contains(&key) {
+            if self.seen_values.len() < SAMPLES {
+                let text = String::from_utf8_lossy(value).chars().take(200).collect();
+                self.seen_values.push((row, text));
             }
+        } else if self.early.len() < EARLY.min(self.cap) {
+            self.early.insert(key);
         }
-        if self.seen.len() >= self.cap {
+        #[allow(clippy::cast_possible_truncation)]
+        self.parts[(high >> 56) as usize].push([high, low, row]);
+        self.held += 1;
+        if self.held >= self.cap {
             self.spill()?;
         }
-        Ok(false)
-    }
-
-    fn spill(&mut self) -> std::io::Result<()> {
-        let mut keys: Vec<(u128, u64)> = self.seen.drain().collect();
-        keys.sort_unstable();
-        let file = tempfile::tempfile()?;
-        let mut out = BufWriter::new(file);
-        for (key, row) in keys {
-            out.write_all(&key.to_le_bytes())?;
-            out.write_all(&row.to_le_bytes())?;
-        }
-        let mut file = out
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        std::io::Seek::rewind(&mut file)?;
-        self.runs.push(file);
         Ok(())
     }
 
-    /// Repeats found only by merging spilled runs (values seen in different runs): every
-    /// occurrence after the first, with its row. Empty when nothing was spilled.
-    pub fn finish(mut self) -> std::io::Result<(u64, Vec<Repeat>)> {
-        if self.runs.is_empty() {
-            return Ok((0, Vec::new()));
+    /// Appends the partitions held in memory to this set's temporary file.
+    fn spill(&mut self) -> std::io::Result<()> {
+        if self.spills.is_empty() {
+            self.spills.push(Spill {
+                file: tempfile::tempfile()?,
+                len: 0,
+                appends: Vec::new(),
+            });
         }
-        self.spill()?;
-        let mut readers: Vec<BufReader<std::fs::File>> =
-            self.runs.drain(..).map(BufReader::new).collect();
-        let mut heads: Vec<Option<(u128, u64)>> = readers
-            .iter_mut()
-            .map(next_entry)
-            .collect::<std::io::Result<_>>()?;
+        let spill = &mut self.spills[0];
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &spill.file);
+        let mut index = Vec::with_capacity(PARTS);
+        for part in &mut self.parts {
+            index.push((spill.len, part.len()));
+            for e in part.iter() {
+                out.write_all(&e[0].to_le_bytes())?;
+                out.write_all(&e[1].to_le_bytes())?;
+                out.write_all(&e[2].to_le_bytes())?;
+            }
+            spill.len += part.len() as u64 * 24;
+            part.clear();
+        }
+        out.flush()?;
+        spill.appends.push(index);
+        self.held = 0;
+        Ok(())
+    }
+
+    /// Takes in another worker's keys (of other rows of the same file).
+    pub fn merge(&mut self, other: Self) {
+        for (mine, theirs) in self.parts.iter_mut().zip(other.parts) {
+            mine.extend(theirs);
+        }
+        self.held += other.held;
+        self.spills.extend(other.spills);
+        self.seen_values.extend(other.seen_values);
+    }
+
+    /// Partition `p`'s keys, from memory and from every append on disk.
+    fn part(&self, p: usize) -> std::io::Result<Vec<Entry3>> {
+        let mut keys = self.parts[p].clone();
+        let mut buf = Vec::new();
+        for spill in &self.spills {
+            for append in &spill.appends {
+                let (offset, n) = append[p];
+                buf.resize(n * 24, 0);
+                spill.file.read_exact_at(&mut buf, offset)?;
+                keys.extend(buf.chunks_exact(24).map(|c| {
+                    let word = |i: usize| {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(&c[i * 8..i * 8 + 8]);
+                        u64::from_le_bytes(w)
+                    };
+                    [word(0), word(1), word(2)]
+                }));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The repeats of partitions `parts`: their count and the first [`SAMPLES`] by row.
+    fn repeats_in(&self, parts: std::ops::Range<usize>) -> std::io::Result<(u64, Vec<Repeat>)> {
         let mut count = 0u64;
         let mut first: Vec<Repeat> = Vec::new();
-        let mut rows = Vec::new();
-        while let Some(min) = heads.iter().flatten().map(|h| h.0).min() {
-            rows.clear();
-            for (i, head) in heads.iter_mut().enumerate() {
-                while let Some((key, row)) = *head {
-                    if key != min {
-                        break;
-                    }
-                    rows.push(row);
-                    *head = next_entry(&mut readers[i])?;
+        for p in parts {
+            let mut keys = self.part(p)?;
+            keys.sort_unstable();
+            for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
+                if group.len() < 2 {
+                    continue;
                 }
-            }
-            if rows.len() > 1 {
-                rows.sort_unstable();
-                count += rows.len() as u64 - 1;
-                first.extend(rows[1..].iter().map(|row| Repeat {
-                    row: *row,
+                count += group.len() as u64 - 1;
+                first.extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
+                    row: e[2],
+                    first: group[0][2],
                     value: None,
                 }));
-                if first.len() > super::columns::SAMPLES {
+                if first.len() > 4 * SAMPLES {
                     first.sort_unstable_by_key(|r| r.row);
-                    first.truncate(super::columns::SAMPLES);
+                    first.truncate(SAMPLES);
                 }
             }
         }
-        first.sort_unstable_by_key(|r| r.row);
-        first.truncate(super::columns::SAMPLES);
         Ok((count, first))
     }
-}
 
-fn next_entry(reader: &mut BufReader<std::fs::File>) -> std::io::Result<Option<(u128, u64)>> {
-    let mut buf = [0u8; 24];
-    match reader.read_exact(&mut buf) {
-        Ok(()) => {
-            let mut key = [0u8; 16];
-            key.copy_from_slice(&buf[..16]);
-            let mut row = [0u8; 8];
-            row.copy_from_slice(&buf[16..]);
-            Ok(Some((u128::from_le_bytes(key), u64::from_le_bytes(row))))
+    /// Every occurrence of a value after its first: the count and the first [`SAMPLES`] by row,
+    /// with their value when the early table saw it. `threads` share the partitions.
+    pub fn finish(self, threads: usize) -> std::io::Result<(u64, Vec<Repeat>)> {
+        let threads = threads.clamp(1, 8);
+        let step = PARTS.div_ceil(threads);
+        let found: Vec<std::io::Result<(u64, Vec<Repeat>)>> = std::thread::scope(|scope| {
+            let this = &self;
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || this.repeats_in(t * step..((t + 1) * step).min(PARTS)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("a merge thread stopped")))
+                })
+                .collect()
+        });
+        let mut count = 0;
+        let mut first = Vec::new();
+        for part in found {
+            let (c, f) = part?;
+            count += c;
+            first.extend(f);
         }
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(e),
+        first.sort_unstable_by_key(|r| r.row);
+        first.truncate(SAMPLES);
+        for repeat in &mut first {
+            repeat.value = self
+                .seen_values
+                .iter()
+                .find(|(row, _)| *row == repeat.row)
+                .map(|(_, v)| v.clone());
+        }
+        Ok((count, first))
     }
 }
 
@@ -176,20 +256,31 @@ fn next_entry(reader: &mut BufReader<std::fs::File>) -> std::io::Result<Option<(
 mod tests {
     use super::*;
 
-    #[test]
-    fn repeats_are_found_in_memory_and_across_spilled_runs() {
-        let mut set = Unique::with_cap(3);
-        let values = ["a", "b", "a", "c", "d", "e", "b", "f", "c"];
-        let mut in_memory = Vec::new();
-        for (row, v) in values.iter().enumerate() {
-            if set.insert(v.as_bytes(), row as u64 + 2).unwrap() {
-                in_memory.push(row as u64 + 2);
-            }
+    fn run(cap: usize, values: &[&str], workers: usize) -> (u64, Vec<Repeat>) {
+        // rows 2.. split in `workers` consecutive runs, as the chunks of a file are
+        let per = values.len().div_ceil(workers);
+        let mut sets: Vec<Unique> = (0..workers).map(|_| Unique::with_cap(cap)).collect();
+        for (i, v) in values.iter().enumerate() {
+            sets[i / per].insert(v.as_bytes(), i as u64 + 2).unwrap();
         }
-        // "a" repeats before the first spill; "b" and "c" only across runs.
-        assert_eq!(in_memory, vec![4]);
-        let (count, first) = set.finish().unwrap();
-        assert_eq!(count, 2);
-        assert_eq!(first.iter().map(|r| r.row).collect::<Vec<_>>(), vec![8, 10]);
+        let mut all = sets.remove(0);
+        for s in sets {
+            all.merge(s);
+        }
+        all.finish(2).unwrap()
+    }
+
+    #[test]
+    fn repeats_are_found_in_memory_across_spills_and_across_workers() {
+        let values = ["a", "b", "a", "c", "d", "e", "b", "f", "c", "a"];
+        for (cap, workers) in [(100, 1), (3, 1), (1, 1), (100, 2), (2, 3)] {
+            let (count, first) = run(cap, &values, workers);
+            assert_eq!(count, 4, "cap {cap}, {workers} workers");
+            let rows: Vec<(u64, u64)> = first.iter().map(|r| (r.row, r.first)).collect();
+            assert_eq!(rows, vec![(4, 2), (8, 3), (10, 5), (11, 2)], "cap {cap}");
+        }
+        // the early table saw "a" again at row 4 with the value at hand
+        let (_, first) = run(100, &values, 1);
+        assert_eq!(first[0].value.as_deref(), Some("a"));
     }
 }

@@ -47,6 +47,46 @@ impl<'a> Cell<'a> {
     }
 }
 
+/// Exact powers of ten as `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A number as `str::parse::<f64>` reads it. Plain decimals of up to 15 digits (most data) take
+/// Clinger's fast path: the digits and the power of ten are both exact as `f64`, so one
+/// division rounds correctly; anything else goes to the standard parser.
+#[inline]
+pub fn parse_f64(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let (negative, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mantissa = 0u64;
+    let mut count = 0usize;
+    let mut scale = 0usize;
+    let mut dot = false;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+                scale += usize::from(dot);
+            }
+            b'.' if !dot => dot = true,
+            _ => return s.parse().ok(),
+        }
+    }
+    if count == 0 || count > 15 {
+        return s.parse().ok();
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let x = mantissa as f64 / POW10[scale];
+    Some(if negative { -x } else { x })
+}
+
 /// `true`/`false` in any case, `1`/`0`, `yes`/`no`.
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.len() {
@@ -182,6 +222,51 @@ pub fn format_datetime(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_float_path_reads_as_the_standard_parser() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "1.",
+            ".5",
+            "-.5",
+            "+2.25",
+            "123456789012345",
+            "1234567890123456",
+            "0.1",
+            "1e5",
+            "nan",
+            "inf",
+            "-",
+            ".",
+            "1.2.3",
+            "",
+            "  1",
+            "0.30000000000000004",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for _ in 0..100_000 {
+            let width = rng.u32(1..16);
+            let digits = rng.u64(0..10u64.pow(width));
+            let text = digits.to_string();
+            let cut = rng.usize(0..=text.len());
+            texts.push(format!(
+                "{}{}.{}",
+                ["", "-"][rng.usize(0..2)],
+                &text[..cut],
+                &text[cut..]
+            ));
+        }
+        for t in &texts {
+            let fast = parse_f64(t);
+            let std = t.parse::<f64>().ok();
+            assert_eq!(fast.map(f64::to_bits), std.map(f64::to_bits), "{t}");
+        }
+    }
 
     #[test]
     fn dates_parse_and_format_round_trip() {

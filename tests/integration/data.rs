@@ -478,6 +478,85 @@ fn unique_spills_to_disk_past_its_cap_and_finds_the_same_repeats() {
     assert_eq!(rows, expected);
 }
 
+fn checks_by_name(report: &serde_json::Value) -> Vec<(String, u64, Vec<u64>)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let rows = c["first"].as_array().map_or_else(Vec::new, |f| {
+                f.iter().map(|r| r["row"].as_u64().unwrap()).collect()
+            });
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["violations"].as_u64().unwrap(),
+                rows,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn workers_find_what_one_thread_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // over 8 MB, so that workers share the file's 1 MB chunks; some fields quoted
+    let (rows, truth) = table(250_000, 11, 0.0);
+    let mut text = String::new();
+    for (i, line) in csv_text(&rows).lines().enumerate() {
+        if i > 0 && i % 9_999 == 0 {
+            let mut fields: Vec<&str> = line.split(',').collect();
+            let city = format!("\"{}\"", fields[3]);
+            fields[3] = &city;
+            text.push_str(&fields.join(","));
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
+    }
+    text.push_str("1,2,3\n");
+    assert!(text.len() > 9 << 20);
+    std::fs::write(d.join("t.csv"), text).unwrap();
+    std::fs::write(d.join("mlops.yaml"), config(&["t.csv"], "")).unwrap();
+    let json_with = |threads: &str| {
+        let out = run(
+            d,
+            &["data", "check", "--format", "json", "--threads", threads],
+        );
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["validate"][0].clone()
+    };
+    let one = json_with("1");
+    let three = json_with("3");
+    assert_eq!(checks_by_name(&one), checks_by_name(&three));
+    let ids = check_named(&three, "`id`: unique");
+    assert_eq!(ids["violations"], truth.repeated_ids.len() as u64);
+    let malformed = check_named(&three, "every row has the header's number of fields");
+    assert_eq!(first_rows(malformed)[0].0, truth.rows + 2);
+    assert_eq!(three["rows"], truth.rows + 1);
+    for column in HEADER {
+        let (a, b) = (
+            &one["profile"]["columns"][column],
+            &three["profile"]["columns"][column],
+        );
+        for exact in [
+            "count", "nulls", "min", "max", "distinct", "top", "length", "kind",
+        ] {
+            assert_eq!(a[exact], b[exact], "{column}: {exact}");
+        }
+        if let (Some(x), Some(y)) = (a["mean"].as_f64(), b["mean"].as_f64()) {
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                "{column}: mean {x} vs {y}"
+            );
+        }
+    }
+    let cities = three["profile"]["columns"]["city"]["top"]
+        .as_array()
+        .unwrap();
+    assert_eq!(cities.len(), CITIES.len());
+}
+
 #[test]
 fn globs_and_folders_check_each_file() {
     let dir = tempfile::tempdir().unwrap();

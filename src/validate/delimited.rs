@@ -1,0 +1,258 @@
+//! The CSV reader: this thread reads the file (gunzipping it by extension) and splits it into
+//! chunks of whole records; workers each parse and check a share of the chunks (chunk `k` goes
+//! to worker `k mod n`, so a run's results depend only on the file and `n`) into their own
+//! columns, merged into the pass's at the end. Rows with the wrong number of fields are set
+//! aside as violations with their line.
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use super::columns::{Column, SAMPLES};
+use super::read::{Progress, Source, encoding, open, read_error};
+use super::records::{Record, Records};
+use super::split::{Chunk, SplitError, Splitter};
+use super::value::Cell;
+use super::{DataError, Pass};
+
+/// Files smaller than this are read by one worker: threads would not pay for themselves.
+const SMALL: u64 = 8 << 20;
+
+/// What a worker found besides its columns.
+#[derive(Debug, Default)]
+struct Found {
+    rows: u64,
+    malformed: u64,
+    malformed_first: Vec<(u64, String)>,
+}
+
+impl Found {
+    fn merge(&mut self, other: Self) {
+        self.rows += other.rows;
+        self.malformed += other.malformed;
+        self.malformed_first.extend(other.malformed_first);
+        self.malformed_first.sort_by_key(|m| m.0);
+        self.malformed_first.truncate(SAMPLES);
+    }
+}
+
+fn split_error(source: &Source, e: SplitError) -> DataError {
+    match e {
+        SplitError::Io(e) => read_error(&source.name, &e),
+        SplitError::Unbalanced(line) => read_error(
+            &source.name,
+            &format!(
+                "a record from line {line} runs past 256 MB; is a quote left open? \
+                 (set `quote:` if the file quotes with another character)"
+            ),
+        ),
+    }
+}
+
+/// Checks and profiles the records of `chunk` into `columns`.
+fn feed_chunk(
+    source: &Source,
+    width: usize,
+    chunk: &Chunk,
+    columns: &mut [Column],
+    found: &mut Found,
+) -> Result<(), DataError> {
+    // one UTF-8 check of the whole chunk; a field is then a slice of it
+    let text = std::str::from_utf8(&chunk.data).ok();
+    let mut records = Records::new(&chunk.data, chunk.line, source.delimiter, source.quote);
+    let mut record = Record::default();
+    while let Some(line) = records.next_record(&mut record) {
+        found.rows += 1;
+        if record.len() != width {
+            found.malformed += 1;
+            if found.malformed_first.len() < SAMPLES {
+                found.malformed_first.push((
+                    line,
+                    format!("{} field(s), the header has {width}", record.len()),
+                ));
+            }
+            continue;
+        }
+        for (i, column) in columns.iter_mut().enumerate() {
+            let field = match text {
+                Some(t) => record.field_text(t, i),
+                None => std::str::from_utf8(record.field(&chunk.data, i)).ok(),
+            };
+            let field = field.ok_or_else(|| encoding(source, line, Some(&column.name)))?;
+            column.cell(line, Cell::Text(field))?;
+        }
+    }
+    Ok(())
+}
+
+/// The header's names (or `1`, `2`, … without one) into `pass`; the header record is taken out
+/// of `chunk`. The number of fields of the first record, `None` when the chunk has none.
+fn header(chunk: &mut Chunk, source: &Source, pass: &mut Pass) -> Result<Option<usize>, DataError> {
+    let mut records = Records::new(&chunk.data, chunk.line, source.delimiter, source.quote);
+    let mut record = Record::default();
+    let Some(line) = records.next_record(&mut record) else {
+        return Ok(None);
+    };
+    let width = record.len();
+    if !source.header {
+        pass.header((1..=width).map(|i| i.to_string()).collect())?;
+        return Ok(Some(width));
+    }
+    let mut names = Vec::with_capacity(width);
+    for i in 0..width {
+        let field = record.field(&chunk.data, i);
+        let field = if i == 0 {
+            field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field)
+        } else {
+            field
+        };
+        let name = std::str::from_utf8(field).map_err(|_| encoding(source, line, None))?;
+        names.push(name.to_owned());
+    }
+    let (end, next_line) = records.position();
+    chunk.data.drain(..end);
+    chunk.line = next_line;
+    pass.header(names)?;
+    Ok(Some(width))
+}
+
+/// Reads the chunks on this thread.
+fn inline(
+    splitter: &mut Splitter<Box<dyn std::io::Read>>,
+    first: Chunk,
+    ctx: (&Source, usize),
+    pass: &mut Pass,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Found, DataError> {
+    let (source, width) = ctx;
+    let mut found = Found::default();
+    let mut chunk = first;
+    loop {
+        feed_chunk(source, width, &chunk, &mut pass.columns, &mut found)?;
+        progress(splitter.line());
+        if !splitter
+            .next_chunk(&mut chunk)
+            .map_err(|e| split_error(source, e))?
+        {
+            return Ok(found);
+        }
+    }
+}
+
+/// Reads the chunks with `workers` threads, then merges their columns into the pass's.
+fn threaded(
+    splitter: &mut Splitter<Box<dyn std::io::Read>>,
+    first: Chunk,
+    ctx: (&Source, usize, usize),
+    pass: &mut Pass,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Found, DataError> {
+    let (source, width, workers) = ctx;
+    std::thread::scope(|scope| {
+        let (free_tx, free_rx) = mpsc::channel::<Chunk>();
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..workers {
+            let (tx, rx) = mpsc::sync_channel::<Chunk>(2);
+            senders.push(tx);
+            let free = free_tx.clone();
+            let mut columns: Vec<Column> = pass.columns.iter().map(|c| c.spawn(workers)).collect();
+            handles.push(
+                scope.spawn(move || -> Result<(Vec<Column>, Found), DataError> {
+                    let mut found = Found::default();
+                    for chunk in rx {
+                        feed_chunk(source, width, &chunk, &mut columns, &mut found)?;
+                        let _ = free.send(chunk);
+                    }
+                    Ok((columns, found))
+                }),
+            );
+        }
+        drop(free_tx);
+        let mut result = Ok(());
+        let mut chunk = first;
+        let mut sent = 0usize;
+        loop {
+            if senders[sent % workers].send(chunk).is_err() {
+                break;
+            }
+            sent += 1;
+            progress(splitter.line());
+            chunk = free_rx.try_recv().unwrap_or_default();
+            match splitter.next_chunk(&mut chunk) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    result = Err(split_error(source, e));
+                    break;
+                }
+            }
+        }
+        drop(senders);
+        let mut found = Found::default();
+        for handle in handles {
+            let done = handle
+                .join()
+                .unwrap_or_else(|_| Err(read_error(&source.name, &"a worker stopped")));
+            match done {
+                Ok((columns, f)) if result.is_ok() => {
+                    for (mine, theirs) in pass.columns.iter_mut().zip(columns) {
+                        mine.merge(theirs);
+                    }
+                    found.merge(f);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+            }
+        }
+        result.map(|()| found)
+    })
+}
+
+/// Streams a CSV file into `pass` with `threads` workers (one, on this thread, for small files).
+pub fn csv(
+    path: &Path,
+    source: &Source,
+    pass: &mut Pass,
+    progress: &mut Progress,
+    threads: usize,
+) -> Result<u64, DataError> {
+    let (reader, count) = open(path, source)?;
+    let mut splitter = Splitter::new(reader, source.quote, 1);
+    let mut chunk = Chunk::default();
+    let width = loop {
+        if !splitter
+            .next_chunk(&mut chunk)
+            .map_err(|e| split_error(source, e))?
+        {
+            pass.header(Vec::new())?;
+            return Ok(count.get());
+        }
+        if let Some(width) = header(&mut chunk, source, pass)? {
+            break width;
+        }
+    };
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let workers = if size < SMALL { 1 } else { threads.max(1) };
+    let mut tick = |lines: u64| progress.tick(lines - lines % 65_536, count.get());
+    let found = if workers == 1 {
+        inline(&mut splitter, chunk, (source, width), pass, &mut tick)?
+    } else {
+        threaded(
+            &mut splitter,
+            chunk,
+            (source, width, workers),
+            pass,
+            &mut tick,
+        )?
+    };
+    pass.rows = found.rows;
+    for (line, what) in found.malformed_first {
+        pass.malformed(line, &what);
+    }
+    pass.malformed = found.malformed;
+    Ok(count.get())
+}

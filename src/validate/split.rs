@@ -1,0 +1,134 @@
+//! Splits a CSV stream into chunks of whole records, each with the line it starts on, so that
+//! workers can parse them apart. A chunk ends after the last newline outside quotes: a quoted
+//! field may hold newlines, so the quote parity is followed from the chunk's start (always a
+//! record's start).
+
+use std::io::Read;
+
+/// Bytes read for a chunk before looking for its last record's end.
+pub const CHUNK: usize = 1 << 20;
+/// A record longer than this means an unbalanced quote more likely than a real field.
+const LONGEST: usize = 256 << 20;
+
+/// Whole records and the line (from 1) the first one starts on.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub data: Vec<u8>,
+    pub line: u64,
+}
+
+/// Why the file could not be split.
+#[derive(Debug)]
+pub enum SplitError {
+    Io(std::io::Error),
+    /// A record from this line runs past [`LONGEST`] bytes.
+    Unbalanced(u64),
+}
+
+#[derive(Debug)]
+pub struct Splitter<R> {
+    reader: R,
+    quote: u8,
+    carry: Vec<u8>,
+    line: u64,
+    done: bool,
+}
+
+/// Where the last record in `data` (starting at a record's start) ends, after its newline.
+fn last_end(data: &[u8], quote: u8) -> Option<usize> {
+    if memchr::memchr(quote, data).is_none() {
+        return memchr::memrchr(b'\n', data).map(|i| i + 1);
+    }
+    let mut quoted = false;
+    let mut end = None;
+    for i in memchr::memchr2_iter(quote, b'\n', data) {
+        if data[i] == quote {
+            quoted = !quoted;
+        } else if !quoted {
+            end = Some(i + 1);
+        }
+    }
+    end
+}
+
+impl<R: Read> Splitter<R> {
+    /// Chunks of `reader`'s bytes; the first starts on line `line`.
+    pub fn new(reader: R, quote: u8, line: u64) -> Self {
+        Self {
+            reader,
+            quote,
+            carry: Vec::new(),
+            line,
+            done: false,
+        }
+    }
+
+    /// The line the next chunk starts on.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Reads up to `n` more bytes into `data`; `false` at the end of the stream.
+    fn read(&mut self, data: &mut Vec<u8>, n: usize) -> Result<bool, SplitError> {
+        let before = data.len();
+        (&mut self.reader)
+            .take(n as u64)
+            .read_to_end(data)
+            .map_err(SplitError::Io)?;
+        Ok(data.len() > before)
+    }
+
+    /// The next chunk into `chunk`; `false` when the stream is done.
+    pub fn next_chunk(&mut self, chunk: &mut Chunk) -> Result<bool, SplitError> {
+        chunk.data.clear();
+        chunk.data.append(&mut self.carry);
+        if self.done && chunk.data.is_empty() {
+            return Ok(false);
+        }
+        let mut want = CHUNK;
+        loop {
+            if !self.done && chunk.data.len() < want {
+                let n = want - chunk.data.len();
+                self.done = !self.read(&mut chunk.data, n)?;
+            }
+            if self.done {
+                break;
+            }
+            if let Some(end) = last_end(&chunk.data, self.quote) {
+                self.carry.extend_from_slice(&chunk.data[end..]);
+                chunk.data.truncate(end);
+                break;
+            }
+            if want >= LONGEST {
+                return Err(SplitError::Unbalanced(self.line));
+            }
+            want *= 2;
+        }
+        chunk.line = self.line;
+        self.line += bytecount::count(&chunk.data, b'\n') as u64;
+        Ok(!chunk.data.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_on_record_ends_outside_quotes() {
+        assert_eq!(last_end(b"a,b\nc,d\ne", b'"'), Some(8));
+        assert_eq!(last_end(b"a,\"x\ny\"\nc,\"d\ne", b'"'), Some(8));
+        assert_eq!(last_end(b"a,\"x\ny", b'"'), None);
+        let text = "h\n".to_owned() + &"1,\"two\nlines\"\n".repeat(200_000);
+        let mut s = Splitter::new(text.as_bytes(), b'"', 1);
+        let mut chunk = Chunk::default();
+        let (mut lines, mut total) = (1, 0);
+        while s.next_chunk(&mut chunk).unwrap() {
+            assert_eq!(chunk.line, lines);
+            assert!(chunk.data.ends_with(b"\n"));
+            lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
+            total += chunk.data.len();
+        }
+        assert_eq!(total, text.len());
+    }
+}
