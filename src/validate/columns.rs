@@ -2,10 +2,10 @@
 //! each counting violations and keeping the first rows, and its profile's accumulators.
 
 use ahash::HashSet;
-use regex::Regex;
 
 use super::DataError;
-use super::sketch::{Hll, Moments, Reservoir, TopValues, hash64, hasher};
+use super::pattern::Pattern;
+use super::sketch::{Hll, Moments, Reservoir, TopValues, hash_bits, hash64, hasher};
 use super::unique::Unique;
 use super::value::{Cell, parse_bool, parse_date, parse_datetime, parse_f64};
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
@@ -82,7 +82,7 @@ struct Rules {
     nulls: Option<NullLimit>,
     allowed: Option<Allowed>,
     allowed_text: String,
-    regex: Option<Regex>,
+    regex: Option<Pattern>,
     length: (Option<u64>, Option<u64>),
 }
 
@@ -198,7 +198,7 @@ impl Column {
                 })
                 .unwrap_or_default(),
             regex: match &rule.regex {
-                Some(r) => Some(Regex::new(r).map_err(|e| DataError::Rule {
+                Some(r) => Some(Pattern::new(r).map_err(|e| DataError::Rule {
                     column: name.to_owned(),
                     message: format!("`regex` does not compile: {e}"),
                 })?),
@@ -317,7 +317,7 @@ impl Column {
         // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
         let key = number.map_or_else(
             || hash64(&self.hash, text.as_bytes()),
-            |x| hash64(&self.hash, &x.to_bits().to_le_bytes()),
+            |x| hash_bits(x.to_bits()),
         );
         // while the values are counted exactly, their hashes go to the HLL only on giving up
         if self.top.given_up {
@@ -432,7 +432,7 @@ impl Column {
                 self.in_tally.hit(row, text);
             }
         }
-        if let Some(re) = &self.rules.regex {
+        if let Some(re) = &mut self.rules.regex {
             if !re.is_match(text) {
                 self.regex_tally.hit(row, text);
             }

@@ -6,6 +6,7 @@
 mod columns;
 mod delimited;
 pub mod drift;
+mod pattern;
 mod read;
 mod records;
 mod sketch;

@@ -388,6 +388,18 @@ impl TopValues {
     }
 }
 
+/// A 64-bit hash of a number's bits: `MurmurHash3`'s finalizer, seeded (two multiplies; every
+/// output bit depends on every input bit, as the HLL needs).
+#[inline]
+pub fn hash_bits(bits: u64) -> u64 {
+    let mut x = bits ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
 /// A 64-bit hash of a value's text, for the HLL.
 #[inline]
 pub fn hash64(state: &ahash::RandomState, bytes: &[u8]) -> u64 {
@@ -421,18 +433,56 @@ mod tests {
     }
 
     #[test]
+    fn merged_moments_and_samples_are_those_of_all_the_values() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        let values: Vec<f64> = (0..300_000).map(|_| 1e6 + rng.f64() * 100.0).collect();
+        let (mut whole, mut whole_sample) = (Moments::default(), Reservoir::default());
+        for v in &values {
+            whole.add(*v);
+            whole_sample.add(*v);
+        }
+        let mut parts: Vec<(Moments, Reservoir)> = Vec::new();
+        for part in values.chunks(70_000) {
+            let (mut m, mut r) = (Moments::default(), Reservoir::default());
+            for v in part {
+                m.add(*v);
+                r.add(*v);
+            }
+            parts.push((m, r));
+        }
+        let (mut merged, mut sample) = (Moments::default(), Reservoir::default());
+        for (m, r) in parts {
+            merged.merge(&m);
+            sample.merge(r);
+        }
+        assert_eq!((merged.n, merged.min, merged.max), (whole.n, whole.min, whole.max));
+        assert!((merged.mean() - whole.mean()).abs() < 1e-6);
+        assert!((merged.std().unwrap() - whole.std().unwrap()).abs() < 1e-6);
+        let (a, b) = (
+            sample.quantiles(10, whole.min, whole.max),
+            whole_sample.quantiles(10, whole.min, whole.max),
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 2.0, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
     #[allow(clippy::cast_precision_loss)]
     fn hll_counts_distinct_values_within_a_few_percent() {
         let state = hasher(0);
         for n in [10u64, 1_000, 200_000] {
             let mut hll = Hll::default();
+            let mut numbers = Hll::default();
             for i in 0..n {
                 hll.add_hash(hash64(&state, i.to_string().as_bytes()));
                 hll.add_hash(hash64(&state, i.to_string().as_bytes()));
+                numbers.add_hash(hash_bits((i as f64 * 0.5).to_bits()));
             }
-            let est = hll.estimate();
-            let err = est.abs_diff(n) as f64 / n as f64;
-            assert!(err < 0.05, "{n}: estimated {est}");
+            for est in [hll.estimate(), numbers.estimate()] {
+                let err = est.abs_diff(n) as f64 / n as f64;
+                assert!(err < 0.05, "{n}: estimated {est}");
+            }
         }
     }
 

@@ -14,9 +14,9 @@ use std::os::unix::fs::FileExt as _;
 use super::columns::SAMPLES;
 use super::sketch::hasher;
 
-/// Keys held in memory (by all workers together) before they are appended to disk: 1 M keys
-/// of 24 bytes, 24 MB.
-pub const DEFAULT_CAP: usize = 1_000_000;
+/// Keys held in memory (by all workers together) before they are appended to disk: 640 K keys
+/// of 24 bytes, 15 MB.
+pub const DEFAULT_CAP: usize = 640_000;
 /// Overrides [`DEFAULT_CAP`] (for tests of the spill, or a small machine).
 pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
 /// Partitions of the keys: at the end one is sorted at a time, 1/256 of the keys.
@@ -92,7 +92,10 @@ impl Unique {
     /// A set that holds up to `cap` keys in memory.
     pub fn with_cap(cap: usize) -> Self {
         Self {
-            parts: (0..PARTS).map(|_| Vec::new()).collect(),
+            // room for a fair share and a quarter more: a page is only taken when written to
+            parts: (0..PARTS)
+                .map(|_| Vec::with_capacity(cap / PARTS + cap / PARTS / 4 + 8))
+                .collect(),
             held: 0,
             cap: cap.max(1),
             spills: Vec::new(),
@@ -109,13 +112,13 @@ impl Unique {
         let high = self.high.hash_one(value);
         let low = self.low.hash_one(value);
         let key = (u128::from(high) << 64) | u128::from(low);
-        if self.early.contains(&key) {
-            if self.seen_values.len() < SAMPLES {
-                let text = String::from_utf8_lossy(value).chars().take(200).collect();
-                self.seen_values.push((row, text));
-            }
-        } else if self.early.len() < EARLY.min(self.cap) {
-            self.early.insert(key);
+        // only while it fills: a full table missed by most values costs more than it finds
+        if self.early.len() < EARLY.min(self.cap)
+            && !self.early.insert(key)
+            && self.seen_values.len() < SAMPLES
+        {
+            let text = String::from_utf8_lossy(value).chars().take(200).collect();
+            self.seen_values.push((row, text));
         }
         #[allow(clippy::cast_possible_truncation)]
         self.parts[(high >> 56) as usize].push([high, low, row]);
