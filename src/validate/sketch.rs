@@ -455,7 +455,10 @@ mod tests {
             merged.merge(&m);
             sample.merge(r);
         }
-        assert_eq!((merged.n, merged.min, merged.max), (whole.n, whole.min, whole.max));
+        assert_eq!(
+            (merged.n, merged.min, merged.max),
+            (whole.n, whole.min, whole.max)
+        );
         assert!((merged.mean() - whole.mean()).abs() < 1e-6);
         assert!((merged.std().unwrap() - whole.std().unwrap()).abs() < 1e-6);
         let (a, b) = (
