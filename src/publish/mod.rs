@@ -267,9 +267,7 @@ pub async fn pull_request(
         published.bundle_path = Some(dir.display().to_string());
         return Ok(published);
     }
-    if config.report.comment == CommentMode::Off
-        && crate::forge::Token::from_lookup(|n| std::env::var(n).ok()).is_none()
-    {
+    if config.report.comment == CommentMode::Off && crate::forge::Token::from_env().is_none() {
         eprintln!(
             "::notice::no `GITHUB_TOKEN`: no check run is set (`report.comment: off`, so no comment either); the report is in the job summary"
         );

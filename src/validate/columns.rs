@@ -1,5 +1,6 @@
 //! One column's pass: its checks (type, nulls, bounds, allowed values, regex, length, unique),
-//! each counting violations and keeping the first rows, and its profile's accumulators.
+//! each counting violations and keeping the first rows, and its profile's accumulators; a
+//! worker's copy of a column (`spawn`) merges back into it (`merge`).
 
 use ahash::HashSet;
 
@@ -20,15 +21,22 @@ const TOP_KEPT: usize = 100;
 /// Bins of a profile's histogram.
 const BINS: usize = 20;
 
+/// A check's violations and the first [`SAMPLES`] rows that broke it.
 #[derive(Debug, Default)]
-struct Tally {
-    violations: u64,
-    first: Vec<BadRow>,
+pub(super) struct Tally {
+    pub(super) violations: u64,
+    pub(super) first: Vec<BadRow>,
 }
 
+/// The tally of a check a column does not have.
+static NONE: Tally = Tally {
+    violations: 0,
+    first: Vec::new(),
+};
+
 impl Tally {
-    /// Takes in the tally of later rows' chunks of another worker.
-    fn merge(&mut self, other: Self) {
+    /// Takes in another worker's tally of other chunks (the first rows are kept by row).
+    pub(super) fn merge(&mut self, other: Self) {
         self.violations += other.violations;
         self.first.extend(other.first);
         self.first.sort_by_key(|r| r.row);
@@ -36,7 +44,7 @@ impl Tally {
     }
 
     #[inline]
-    fn hit(&mut self, row: u64, value: &str) {
+    pub(super) fn hit(&mut self, row: u64, value: &str) {
         self.violations += 1;
         if self.first.len() < SAMPLES {
             self.first.push(BadRow {
@@ -97,10 +105,9 @@ pub struct Column {
     in_tally: Tally,
     regex_tally: Tally,
     length_tally: Tally,
-    unique_tally: Tally,
-    null_rows: Vec<u64>,
     unique: Option<Unique>,
-    nulls: u64,
+    /// Null cells: their count and first rows (a check only with `nulls:`).
+    nulls: Tally,
     count: u64,
     moments: Moments,
     sample: Reservoir,
@@ -157,10 +164,8 @@ impl Column {
             in_tally: Tally::default(),
             regex_tally: Tally::default(),
             length_tally: Tally::default(),
-            unique_tally: Tally::default(),
-            null_rows: Vec::new(),
             unique: None,
-            nulls: 0,
+            nulls: Tally::default(),
             count: 0,
             moments: Moments::default(),
             sample: Reservoir::default(),
@@ -246,15 +251,12 @@ impl Column {
         self.in_tally.merge(other.in_tally);
         self.regex_tally.merge(other.regex_tally);
         self.length_tally.merge(other.length_tally);
-        self.null_rows.extend(other.null_rows);
-        self.null_rows.sort_unstable();
-        self.null_rows.truncate(SAMPLES);
+        self.nulls.merge(other.nulls);
         match (&mut self.unique, other.unique.take()) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }
-        self.nulls += other.nulls;
         self.count += other.count;
         self.moments.merge(&other.moments);
         self.sample.merge(std::mem::take(&mut other.sample));
@@ -279,15 +281,12 @@ impl Column {
     /// A null cell, or one missing from its row.
     #[inline]
     pub fn null(&mut self, row: u64) {
-        self.nulls += 1;
-        if self.null_rows.len() < SAMPLES {
-            self.null_rows.push(row);
-        }
+        self.nulls.hit(row, "");
     }
 
     /// Rows read before the column first appeared (JSON Lines), each a null.
     pub fn nulls_before(&mut self, rows: u64) {
-        self.nulls += rows;
+        self.nulls.violations += rows;
     }
 
     /// One cell; `Err` only for I/O errors of the `unique` spill.
@@ -487,18 +486,13 @@ impl Column {
     fn null_tally(&self, rows: u64) -> Option<(String, Tally, String)> {
         self.rules.nulls.map(|limit| {
             let allowed = limit.allowed(rows);
-            let over = self.nulls > allowed;
-            let tally = Tally {
-                violations: if over { self.nulls } else { 0 },
-                first: if over {
-                    let null = |r: &u64| BadRow {
-                        row: *r,
-                        value: String::new(),
-                    };
-                    self.null_rows.iter().map(null).collect()
-                } else {
-                    Vec::new()
-                },
+            let tally = if self.nulls.violations > allowed {
+                Tally {
+                    violations: self.nulls.violations,
+                    first: self.nulls.first.clone(),
+                }
+            } else {
+                Tally::default()
             };
             (
                 format!("at most {limit} nulls"),
@@ -540,7 +534,7 @@ impl Column {
             ),
             (
                 nulls.as_ref().map(|n| n.0.clone()),
-                nulls.as_ref().map_or(&self.kind_tally, |n| &n.1),
+                nulls.as_ref().map_or(&NONE, |n| &n.1),
                 nulls.as_ref().map(|n| n.2.clone()).unwrap_or_default(),
             ),
             (
@@ -574,7 +568,7 @@ impl Column {
             ),
             (
                 unique.as_ref().map(|_| "unique".to_owned()),
-                unique.as_ref().unwrap_or(&self.unique_tally),
+                unique.as_ref().unwrap_or(&NONE),
                 "repeat an earlier value".to_owned(),
             ),
         ];
@@ -612,7 +606,7 @@ impl Column {
         ColumnProfile {
             kind: kind.to_owned(),
             count: self.count,
-            nulls: self.nulls,
+            nulls: self.nulls.violations,
             min: numeric.then_some(m.min),
             max: numeric.then_some(m.max),
             mean: numeric.then(|| m.mean()),

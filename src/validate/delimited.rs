@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use super::columns::{Column, SAMPLES};
+use super::columns::{Column, Tally};
 use super::read::{Progress, Source, encoding, open, read_error};
-use super::records::{Record, Records};
+use super::records::{Fields, Records};
 use super::split::{Chunk, SplitError, Splitter};
 use super::value::Cell;
 use super::{DataError, Pass};
@@ -17,22 +17,18 @@ use super::{DataError, Pass};
 /// Files smaller than this are read by one worker: threads would not pay for themselves.
 const SMALL: u64 = 8 << 20;
 
+/// A chunk's well-formed records: their fields, row after row, and the line each starts on.
+#[derive(Debug, Default)]
+struct Table {
+    fields: Fields,
+    lines: Vec<u64>,
+}
+
 /// What a worker found besides its columns.
 #[derive(Debug, Default)]
 struct Found {
     rows: u64,
-    malformed: u64,
-    malformed_first: Vec<(u64, String)>,
-}
-
-impl Found {
-    fn merge(&mut self, other: Self) {
-        self.rows += other.rows;
-        self.malformed += other.malformed;
-        self.malformed_first.extend(other.malformed_first);
-        self.malformed_first.sort_by_key(|m| m.0);
-        self.malformed_first.truncate(SAMPLES);
-    }
+    malformed: Tally,
 }
 
 fn split_error(source: &Source, e: SplitError) -> DataError {
@@ -48,6 +44,17 @@ fn split_error(source: &Source, e: SplitError) -> DataError {
     }
 }
 
+/// The records of `chunk`, read as `source` says.
+fn records<'c>(chunk: &'c Chunk, source: &Source) -> Records<'c> {
+    Records::new(
+        &chunk.data,
+        chunk.line,
+        source.delimiter,
+        source.quote,
+        chunk.quoted,
+    )
+}
+
 /// Checks and profiles the records of `chunk` into `columns`: first every record's fields,
 /// then one column at a time down the rows (its state stays in cache, its branches predicted).
 fn feed_chunk(
@@ -56,12 +63,12 @@ fn feed_chunk(
     chunk: &Chunk,
     columns: &mut [Column],
     found: &mut Found,
-    table: &mut (Record, Vec<u64>),
+    table: &mut Table,
 ) -> Result<(), DataError> {
-    let (fields, lines) = table;
+    let Table { fields, lines } = table;
     fields.clear();
     lines.clear();
-    let mut records = Records::new(&chunk.data, chunk.line, source.delimiter, source.quote);
+    let mut records = records(chunk, source);
     loop {
         let before = fields.len();
         let Some(line) = records.next_record(fields) else {
@@ -74,12 +81,9 @@ fn feed_chunk(
             continue;
         }
         fields.truncate(before);
-        found.malformed += 1;
-        if found.malformed_first.len() < SAMPLES {
-            found
-                .malformed_first
-                .push((line, format!("{got} field(s), the header has {width}")));
-        }
+        found
+            .malformed
+            .hit(line, &format!("{got} field(s), the header has {width}"));
     }
     // one UTF-8 check of the whole chunk; a field is then a slice of it
     let text = std::str::from_utf8(&chunk.data).ok();
@@ -110,19 +114,19 @@ fn feed_chunk(
 /// The header's names (or `1`, `2`, … without one) into `pass`; the header record is taken out
 /// of `chunk`. The number of fields of the first record, `None` when the chunk has none.
 fn header(chunk: &mut Chunk, source: &Source, pass: &mut Pass) -> Result<Option<usize>, DataError> {
-    let mut records = Records::new(&chunk.data, chunk.line, source.delimiter, source.quote);
-    let mut record = Record::default();
-    let Some(line) = records.next_record(&mut record) else {
+    let mut records = records(chunk, source);
+    let mut fields = Fields::default();
+    let Some(line) = records.next_record(&mut fields) else {
         return Ok(None);
     };
-    let width = record.len();
+    let width = fields.len();
     if !source.header {
         pass.header((1..=width).map(|i| i.to_string()).collect())?;
         return Ok(Some(width));
     }
     let mut names = Vec::with_capacity(width);
     for i in 0..width {
-        let field = record.field(&chunk.data, i);
+        let field = fields.field(&chunk.data, i);
         let field = if i == 0 {
             field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field)
         } else {
@@ -148,7 +152,7 @@ fn inline(
 ) -> Result<Found, DataError> {
     let (source, width) = ctx;
     let mut found = Found::default();
-    let mut table = (Record::default(), Vec::new());
+    let mut table = Table::default();
     let mut chunk = first;
     loop {
         feed_chunk(
@@ -190,7 +194,7 @@ fn threaded(
             handles.push(
                 scope.spawn(move || -> Result<(Vec<Column>, Found), DataError> {
                     let mut found = Found::default();
-                    let mut table = (Record::default(), Vec::new());
+                    let mut table = Table::default();
                     for chunk in rx {
                         feed_chunk(source, width, &chunk, &mut columns, &mut found, &mut table)?;
                         let _ = free.send(chunk);
@@ -230,7 +234,8 @@ fn threaded(
                     for (mine, theirs) in pass.columns.iter_mut().zip(columns) {
                         mine.merge(theirs);
                     }
-                    found.merge(f);
+                    found.rows += f.rows;
+                    found.malformed.merge(f.malformed);
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -269,7 +274,7 @@ pub fn csv(
     };
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let workers = if size < SMALL { 1 } else { threads.max(1) };
-    let mut tick = |lines: u64| progress.tick(lines - lines % 65_536, count.get());
+    let mut tick = |lines: u64| progress.show(lines, count.get());
     let found = if workers == 1 {
         inline(&mut splitter, chunk, (source, width), pass, &mut tick)?
     } else {
@@ -282,9 +287,6 @@ pub fn csv(
         )?
     };
     pass.rows = found.rows;
-    for (line, what) in found.malformed_first {
-        pass.malformed(line, &what);
-    }
     pass.malformed = found.malformed;
     Ok(count.get())
 }

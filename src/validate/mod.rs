@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use ahash::{HashMap, HashMapExt as _};
 use indexmap::IndexMap;
 
-use self::columns::{Column, SAMPLES};
+use self::columns::{Column, SAMPLES, Tally};
 use self::read::{Progress, Source};
 use crate::config::model::{DataCheck, DataFormat, ExtraColumns};
 use crate::results::data::{BadRow, CheckResult, DataReport, Profile};
@@ -89,8 +89,8 @@ pub struct Pass<'c> {
     columns: Vec<Column>,
     index: HashMap<String, usize>,
     rows: u64,
-    malformed: u64,
-    malformed_first: Vec<BadRow>,
+    /// Rows with the wrong number of fields, or lines that are not objects.
+    malformed: Tally,
 }
 
 impl<'c> Pass<'c> {
@@ -100,8 +100,7 @@ impl<'c> Pass<'c> {
             columns: Vec::new(),
             index: HashMap::new(),
             rows: 0,
-            malformed: 0,
-            malformed_first: Vec::new(),
+            malformed: Tally::default(),
         }
     }
 
@@ -122,20 +121,14 @@ impl<'c> Pass<'c> {
             Some(rule) => Column::with_rule(name, rule)?,
             None => Column::plain(name),
         };
-        column.nulls_before(self.rows.saturating_sub(self.malformed + 1));
+        column.nulls_before(self.rows.saturating_sub(self.malformed.violations + 1));
         self.columns.push(column);
         self.index.insert(name.to_owned(), self.columns.len() - 1);
         Ok(self.columns.len() - 1)
     }
 
     fn malformed(&mut self, line: u64, what: &str) {
-        self.malformed += 1;
-        if self.malformed_first.len() < SAMPLES {
-            self.malformed_first.push(BadRow {
-                row: line,
-                value: what.to_owned(),
-            });
-        }
+        self.malformed.hit(line, what);
     }
 
     /// The file-level checks, then each column's.
@@ -157,12 +150,12 @@ impl<'c> Pass<'c> {
         };
         out.push(file_check(
             well_formed.to_owned(),
-            self.malformed,
+            self.malformed.violations,
             format!(
                 "{} malformed row(s), left out of the column checks",
-                self.malformed
+                self.malformed.violations
             ),
-            self.malformed_first.clone(),
+            self.malformed.first.clone(),
         ));
         if let Some(rows) = self.check.rows {
             let low = rows.min.is_some_and(|m| self.rows < m);
@@ -207,7 +200,7 @@ impl<'c> Pass<'c> {
                 extra.into_iter().take(SAMPLES).collect(),
             ));
         }
-        let rows = self.rows - self.malformed;
+        let rows = self.rows - self.malformed.violations;
         for column in &mut self.columns {
             out.extend(column.results(rows)?);
         }

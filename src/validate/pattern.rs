@@ -81,5 +81,7 @@ mod tests {
             }
         }
         assert!(Pattern::new("(").is_err());
+        // the lazy DFA, not the fallback, answers for a plain pattern
+        assert!(Pattern::new(r"^[^@]+@[^@]+\.[^@]+$").unwrap().dfa.is_some());
     }
 }

@@ -109,9 +109,18 @@ impl Progress {
         }
     }
 
-    #[allow(clippy::cast_precision_loss)]
+    /// After a row: every 65,536th row shows where the reading is.
+    #[inline]
     pub fn tick(&mut self, rows: u64, bytes: u64) {
-        if !self.enabled || rows % 65_536 != 0 {
+        if rows % 65_536 == 0 {
+            self.show(rows, bytes);
+        }
+    }
+
+    /// Shows `rows` and `bytes` read, at most every 100 ms, from 0.5 s on.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn show(&mut self, rows: u64, bytes: u64) {
+        if !self.enabled {
             return;
         }
         let now = Instant::now();

@@ -1,5 +1,7 @@
-//! Streaming sketches for profiles: moments (Welford), a uniform sample for quantiles, a `HyperLogLog`
-//! distinct count and exact frequent values with a cap. Each uses memory bounded by its settings.
+//! Streaming sketches for profiles: moments (shifted sums), a uniform sample for quantiles, a
+//! `HyperLogLog` distinct count and exact frequent values with a cap, each with memory bounded by
+//! its settings and each mergeable (the workers of a file merge theirs at the end); and the
+//! hashes they share.
 
 /// Fixed seeds so a file's sketches are the same on every run.
 pub fn hasher(seed: u64) -> ahash::RandomState {
@@ -290,8 +292,8 @@ impl Hll {
     }
 }
 
-/// A table keyed by a value's 64-bit hash, used as it is (two of 10 000 values share one with a
-/// chance of about 3 in 10^12).
+/// The hasher of tables whose keys are hashes already (top values, `unique`): it uses their
+/// low 64 bits as they are.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HashKey(u64);
 
@@ -309,8 +311,15 @@ impl std::hash::Hasher for HashKey {
     fn write_u64(&mut self, v: u64) {
         self.0 = v;
     }
+
+    #[allow(clippy::cast_possible_truncation)]
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
 }
 
+/// A table keyed by a value's 64-bit hash (two of 10 000 values share one with a chance of
+/// about 3 in 10^12).
 type ByHash<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<HashKey>>;
 
 /// Exact counts of the values seen (by their hash, numbers by value), until there are more than

@@ -15,6 +15,8 @@ const LONGEST: usize = 256 << 20;
 pub struct Chunk {
     pub data: Vec<u8>,
     pub line: u64,
+    /// Whether the chunk may hold a quote; `false`: it holds none, every record is a line.
+    pub quoted: bool,
 }
 
 /// Why the file could not be split.
@@ -34,9 +36,10 @@ pub struct Splitter<R> {
     done: bool,
 }
 
-/// Where the last record in `data` (starting at a record's start) ends, after its newline.
-fn last_end(data: &[u8], quote: u8) -> Option<usize> {
-    if memchr::memchr(quote, data).is_none() {
+/// Where the last record in `data` (starting at a record's start) ends, after its newline;
+/// `quoted`: whether `data` holds a quote at all.
+fn last_end(data: &[u8], quote: u8, quoted: bool) -> Option<usize> {
+    if !quoted {
         return memchr::memrchr(b'\n', data).map(|i| i + 1);
     }
     let mut quoted = false;
@@ -91,10 +94,13 @@ impl<R: Read> Splitter<R> {
                 let n = want - chunk.data.len();
                 self.done = !self.read(&mut chunk.data, n)?;
             }
+            // one search for a quote serves the split and the tokenizer (for which a quote in
+            // the carried-over rest only costs the quote-aware path)
+            chunk.quoted = memchr::memchr(self.quote, &chunk.data).is_some();
             if self.done {
                 break;
             }
-            if let Some(end) = last_end(&chunk.data, self.quote) {
+            if let Some(end) = last_end(&chunk.data, self.quote, chunk.quoted) {
                 self.carry.extend_from_slice(&chunk.data[end..]);
                 chunk.data.truncate(end);
                 break;
@@ -116,9 +122,9 @@ mod tests {
 
     #[test]
     fn chunks_end_on_record_ends_outside_quotes() {
-        assert_eq!(last_end(b"a,b\nc,d\ne", b'"'), Some(8));
-        assert_eq!(last_end(b"a,\"x\ny\"\nc,\"d\ne", b'"'), Some(8));
-        assert_eq!(last_end(b"a,\"x\ny", b'"'), None);
+        assert_eq!(last_end(b"a,b\nc,d\ne", b'"', false), Some(8));
+        assert_eq!(last_end(b"a,\"x\ny\"\nc,\"d\ne", b'"', true), Some(8));
+        assert_eq!(last_end(b"a,\"x\ny", b'"', true), None);
         let text = "h\n".to_owned() + &"1,\"two\nlines\"\n".repeat(200_000);
         let mut s = Splitter::new(text.as_bytes(), b'"', 1);
         let mut chunk = Chunk::default();

@@ -7,12 +7,12 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 
 use super::columns::SAMPLES;
-use super::sketch::hasher;
+use super::sketch::{HashKey, hasher};
 
 /// Keys held in memory (by all workers together) before they are appended to disk: 640 K keys
 /// of 24 bytes, 15 MB.
@@ -27,28 +27,7 @@ const EARLY: usize = 1 << 16;
 /// A key (the hash's two halves) and its row.
 type Entry3 = [u64; 3];
 
-/// The table's keys are hashes already: it uses their low 64 bits as they are.
-#[derive(Debug, Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    #[allow(clippy::cast_possible_truncation)]
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64;
-    }
-}
-
-type Early = HashSet<u128, BuildHasherDefault<KeyHasher>>;
+type Early = HashSet<u128, BuildHasherDefault<HashKey>>;
 
 /// Partitions appended to a temporary file: for each append, where each partition's keys are.
 #[derive(Debug)]
@@ -167,65 +146,17 @@ impl Unique {
         self.seen_values.extend(other.seen_values);
     }
 
-    /// Partition `p`'s keys, from memory and from every append on disk.
-    fn part(&self, p: usize) -> std::io::Result<Vec<Entry3>> {
-        let mut keys = self.parts[p].clone();
-        let mut buf = Vec::new();
-        for spill in &self.spills {
-            for append in &spill.appends {
-                let (offset, n) = append[p];
-                buf.resize(n * 24, 0);
-                spill.file.read_exact_at(&mut buf, offset)?;
-                keys.extend(buf.chunks_exact(24).map(|c| {
-                    let word = |i: usize| {
-                        let mut w = [0u8; 8];
-                        w.copy_from_slice(&c[i * 8..i * 8 + 8]);
-                        u64::from_le_bytes(w)
-                    };
-                    [word(0), word(1), word(2)]
-                }));
-            }
-        }
-        Ok(keys)
-    }
-
-    /// The repeats of partitions `parts`: their count and the first [`SAMPLES`] by row.
-    fn repeats_in(&self, parts: std::ops::Range<usize>) -> std::io::Result<(u64, Vec<Repeat>)> {
-        let mut count = 0u64;
-        let mut first: Vec<Repeat> = Vec::new();
-        for p in parts {
-            let mut keys = self.part(p)?;
-            keys.sort_unstable();
-            for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
-                if group.len() < 2 {
-                    continue;
-                }
-                count += group.len() as u64 - 1;
-                first.extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
-                    row: e[2],
-                    first: group[0][2],
-                    value: None,
-                }));
-                if first.len() > 4 * SAMPLES {
-                    first.sort_unstable_by_key(|r| r.row);
-                    first.truncate(SAMPLES);
-                }
-            }
-        }
-        Ok((count, first))
-    }
-
     /// Every occurrence of a value after its first: the count and the first [`SAMPLES`] by row,
     /// with their value when the early table saw it. `threads` share the partitions.
-    pub fn finish(self, threads: usize) -> std::io::Result<(u64, Vec<Repeat>)> {
-        let threads = threads.clamp(1, 8);
-        let step = PARTS.div_ceil(threads);
+    pub fn finish(mut self, threads: usize) -> std::io::Result<(u64, Vec<Repeat>)> {
+        let step = PARTS.div_ceil(threads.clamp(1, 8));
+        let mut parts = std::mem::take(&mut self.parts);
+        let spills = &self.spills;
         let found: Vec<std::io::Result<(u64, Vec<Repeat>)>> = std::thread::scope(|scope| {
-            let this = &self;
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    scope.spawn(move || this.repeats_in(t * step..((t + 1) * step).min(PARTS)))
-                })
+            let handles: Vec<_> = parts
+                .chunks_mut(step)
+                .enumerate()
+                .map(|(t, share)| scope.spawn(move || repeats_in(spills, t * step, share)))
                 .collect();
             handles
                 .into_iter()
@@ -253,6 +184,59 @@ impl Unique {
         }
         Ok((count, first))
     }
+}
+
+/// Partition `p`'s keys: those held in memory (`held`, taken) and those of every append on disk.
+fn part(spills: &[Spill], p: usize, held: &mut Vec<Entry3>) -> std::io::Result<Vec<Entry3>> {
+    let mut keys = std::mem::take(held);
+    let mut buf = Vec::new();
+    for spill in spills {
+        for append in &spill.appends {
+            let (offset, n) = append[p];
+            buf.resize(n * 24, 0);
+            spill.file.read_exact_at(&mut buf, offset)?;
+            keys.extend(buf.chunks_exact(24).map(|c| {
+                let word = |i: usize| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&c[i * 8..i * 8 + 8]);
+                    u64::from_le_bytes(w)
+                };
+                [word(0), word(1), word(2)]
+            }));
+        }
+    }
+    Ok(keys)
+}
+
+/// The repeats of the partitions `parts`, the first of which is partition `start`: their
+/// count and the first [`SAMPLES`] by row.
+fn repeats_in(
+    spills: &[Spill],
+    start: usize,
+    parts: &mut [Vec<Entry3>],
+) -> std::io::Result<(u64, Vec<Repeat>)> {
+    let mut count = 0u64;
+    let mut first: Vec<Repeat> = Vec::new();
+    for (i, held) in parts.iter_mut().enumerate() {
+        let mut keys = part(spills, start + i, held)?;
+        keys.sort_unstable();
+        for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
+            if group.len() < 2 {
+                continue;
+            }
+            count += group.len() as u64 - 1;
+            first.extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
+                row: e[2],
+                first: group[0][2],
+                value: None,
+            }));
+            if first.len() > 4 * SAMPLES {
+                first.sort_unstable_by_key(|r| r.row);
+                first.truncate(SAMPLES);
+            }
+        }
+    }
+    Ok((count, first))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Values as the checks see them: a cell from any reader, and the parsing of booleans, dates and
-//! date-times (days and seconds since 1970-01-01, UTC).
+//! Values as the checks see them: a cell from any reader, and the parsing of numbers, booleans,
+//! dates and date-times (days and seconds since 1970-01-01, UTC), and their formatting.
 
 use std::fmt::Write as _;
 
