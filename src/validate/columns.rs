@@ -2,15 +2,19 @@
 //! each counting violations and keeping the first rows, and its profile's accumulators; a
 //! worker's copy of a column (`spawn`) merges back into it (`merge`).
 
+mod batch;
+
 use ahash::HashSet;
 
 use super::DataError;
 use super::pattern::Pattern;
 use super::sketch::{Hll, Moments, Reservoir, TopValues, hash_bits, hash64, hasher};
 use super::unique::Unique;
-use super::value::{Cell, parse_bool, parse_date, parse_datetime, parse_f64};
+use super::value::{Cell, parse_bool, parse_date, parse_datetime, parse_f64, parse_i64};
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
 use crate::results::data::{BadRow, CheckResult, ColumnProfile, Histogram, TopValue};
+
+pub use self::batch::Cells;
 
 /// Rows kept per failing check.
 pub const SAMPLES: usize = 5;
@@ -55,10 +59,14 @@ impl Tally {
     }
 }
 
-/// The allowed values of `in`: a list when short, where comparing beats hashing.
+/// The seed of the hash of a cell's text (top values, distinct count, `in`).
+const TEXT_SEED: u64 = 0;
+
+/// The allowed values of `in`: a list when short, where comparing hashes beats a table.
 #[derive(Debug, Clone)]
 enum Allowed {
-    Few(Vec<Box<str>>),
+    /// Each value with its hash by [`TEXT_SEED`].
+    Few(Vec<(u64, Box<str>)>),
     Many(HashSet<String>),
 }
 
@@ -66,17 +74,24 @@ impl Allowed {
     fn new(values: impl Iterator<Item = String>) -> Self {
         let list: Vec<String> = values.collect();
         if list.len() <= 16 {
-            Self::Few(list.into_iter().map(String::into_boxed_str).collect())
+            let state = hasher(TEXT_SEED);
+            Self::Few(
+                list.into_iter()
+                    .map(|v| (hash64(&state, v.as_bytes()), v.into_boxed_str()))
+                    .collect(),
+            )
         } else {
             Self::Many(list.into_iter().collect())
         }
     }
 
+    /// Whether `text` is allowed; `hash`: its hash by [`TEXT_SEED`], when at hand.
     #[inline]
-    fn contains(&self, text: &str) -> bool {
-        match self {
-            Self::Few(list) => list.iter().any(|a| **a == *text),
-            Self::Many(set) => set.contains(text),
+    fn contains(&self, text: &str, hash: Option<u64>) -> bool {
+        match (self, hash) {
+            (Self::Few(list), Some(h)) => list.iter().any(|(k, a)| *k == h && **a == *text),
+            (Self::Few(list), None) => list.iter().any(|(_, a)| **a == *text),
+            (Self::Many(set), _) => set.contains(text),
         }
     }
 }
@@ -118,6 +133,7 @@ pub struct Column {
     top: TopValues,
     length: Option<(u64, u64)>,
     buf: String,
+    parsed: batch::Parsed,
 }
 
 fn bound(
@@ -172,10 +188,11 @@ impl Column {
             all_int: true,
             non_numeric: 0,
             hll: Hll::default(),
-            hash: hasher(0),
+            hash: hasher(TEXT_SEED),
             top: TopValues::new(TOP_CAP),
             length: None,
             buf: String::new(),
+            parsed: batch::Parsed::default(),
         }
     }
 
@@ -312,7 +329,14 @@ impl Column {
         if let Some(x) = number {
             self.bounds(row, x, text);
         }
-        self.text_checks(row, text)?;
+        let int = match (self.rules.kind, cell) {
+            (Some(ColumnType::Int), Cell::Int(v)) => Some(v),
+            (Some(ColumnType::Int), Cell::Text(t)) if number.is_some() => parse_i64(t.as_bytes()),
+            #[allow(clippy::cast_possible_truncation)]
+            (Some(ColumnType::Int), Cell::Float(v)) if number.is_some() => Some(v as i64),
+            _ => None,
+        };
+        self.text_checks(row, text, int, None)?;
         // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
         let key = number.map_or_else(
             || hash64(&self.hash, text.as_bytes()),
@@ -322,30 +346,36 @@ impl Column {
         if self.top.given_up {
             self.hll.add_hash(key);
         } else if !self.top.add(key, text)
-            || (self.count == 100_000 && self.top.distinct() > 50_000)
+            || (self.count == batch::EARLY_ROWS && self.top.distinct() > batch::EARLY_DISTINCT)
         {
             self.stop_top();
             self.hll.add_hash(key);
         }
         if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
-            let n = if text.is_ascii() {
-                text.len()
-            } else {
-                text.chars().count()
-            } as u64;
-            self.length = Some(
-                self.length
-                    .map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))),
-            );
-            let (lo, hi) = self.rules.length;
-            if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {
-                self.length_tally.hit(row, text);
-            }
+            self.length(row, text);
         }
         if buf.capacity() > 0 {
             self.buf = buf;
         }
         Ok(())
+    }
+
+    /// A cell's length in characters: the profile's range and the `length` check.
+    #[inline]
+    fn length(&mut self, row: u64, text: &str) {
+        let n = if text.is_ascii() {
+            text.len()
+        } else {
+            text.chars().count()
+        } as u64;
+        self.length = Some(
+            self.length
+                .map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))),
+        );
+        let (lo, hi) = self.rules.length;
+        if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {
+            self.length_tally.hit(row, text);
+        }
     }
 
     fn numeric_kind(&self) -> bool {
@@ -373,7 +403,7 @@ impl Column {
             (Some(ColumnType::Date) | None, Cell::Date(d)) => Some(d as f64),
             (Some(ColumnType::Datetime) | None, Cell::Timestamp(t)) => Some(t),
             (Some(ColumnType::Datetime), Cell::Date(d)) => Some(d as f64 * 86_400.0),
-            (Some(ColumnType::Int), _) => text.parse::<i64>().ok().map(|v| v as f64),
+            (Some(ColumnType::Int), _) => parse_i64(text.as_bytes()).map(|v| v as f64),
             (Some(ColumnType::Float), _) => parse_f64(text),
             (Some(ColumnType::Date), _) => parse_date(text).map(|d| d as f64),
             (Some(ColumnType::Datetime), _) => parse_datetime(text),
@@ -424,10 +454,18 @@ impl Column {
         }
     }
 
+    /// `allowed`, `regex` and `unique` of a cell; `int` is its value in an `int` column, which
+    /// `unique` compares by value; `hash` its text's hash by [`TEXT_SEED`] when at hand.
     #[inline]
-    fn text_checks(&mut self, row: u64, text: &str) -> Result<(), DataError> {
+    fn text_checks(
+        &mut self,
+        row: u64,
+        text: &str,
+        int: Option<i64>,
+        hash: Option<u64>,
+    ) -> Result<(), DataError> {
         if let Some(allowed) = &self.rules.allowed {
-            if !allowed.contains(text) {
+            if !allowed.contains(text, hash) {
                 self.in_tally.hit(row, text);
             }
         }
@@ -437,7 +475,11 @@ impl Column {
             }
         }
         if let Some(set) = &mut self.unique {
-            set.insert(text.as_bytes(), row).map_err(DataError::Spill)?;
+            match int {
+                Some(v) => set.insert_int(v, text.as_bytes(), row),
+                None => set.insert(text.as_bytes(), row),
+            }
+            .map_err(DataError::Spill)?;
         }
         Ok(())
     }

@@ -7,11 +7,10 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use super::columns::{Column, Tally};
+use super::columns::{Cells, Column, Tally};
 use super::read::{Progress, Source, encoding, open, read_error};
 use super::records::{Fields, Records};
 use super::split::{Chunk, SplitError, Splitter};
-use super::value::Cell;
 use super::{DataError, Pass};
 
 /// Files smaller than this are read by one worker: threads would not pay for themselves.
@@ -86,6 +85,7 @@ fn feed_chunk(
             .hit(line, &format!("{got} field(s), the header has {width}"));
     }
     // one UTF-8 check of the whole chunk; a field is then a slice of it
+    let ascii = chunk.data.is_ascii();
     let text = std::str::from_utf8(&chunk.data).ok();
     if text.is_none() {
         // the first field in the file's order that is not UTF-8 is the one to name
@@ -98,17 +98,67 @@ fn feed_chunk(
         }
     }
     for (i, column) in columns.iter_mut().enumerate() {
-        for (row, line) in lines.iter().enumerate() {
-            let at = row * width + i;
-            let field = match text {
-                Some(t) => fields.field_text(t, at),
-                None => std::str::from_utf8(fields.field(&chunk.data, at)).ok(),
-            };
-            let field = field.ok_or_else(|| encoding(source, *line, Some(&column.name)))?;
-            column.cell(*line, Cell::Text(field))?;
-        }
+        let cells = ColumnCells {
+            data: &chunk.data,
+            text,
+            fields,
+            width,
+            column: i,
+            lines,
+            source,
+            ascii,
+        };
+        column.feed(&cells)?;
     }
     Ok(())
+}
+
+/// Column `column` of a chunk's well-formed records.
+struct ColumnCells<'a> {
+    data: &'a [u8],
+    /// The chunk, when it is UTF-8.
+    text: Option<&'a str>,
+    fields: &'a Fields,
+    width: usize,
+    column: usize,
+    lines: &'a [u64],
+    source: &'a Source,
+    /// The whole chunk (and so every field) is ASCII.
+    ascii: bool,
+}
+
+impl Cells for ColumnCells<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    #[inline]
+    fn bytes(&self, row: usize) -> &[u8] {
+        self.fields.field(self.data, row * self.width + self.column)
+    }
+
+    #[inline]
+    fn text(&self, row: usize) -> Option<&str> {
+        match self.text {
+            Some(t) => self.fields.field_text(t, row * self.width + self.column),
+            None => std::str::from_utf8(self.bytes(row)).ok(),
+        }
+    }
+
+    #[inline]
+    fn ascii(&self) -> bool {
+        self.ascii
+    }
+
+    #[inline]
+    fn line(&self, row: usize) -> u64 {
+        self.lines[row]
+    }
+
+    fn encoding(&self, row: usize, column: &str) -> DataError {
+        encoding(self.source, self.lines[row], Some(column))
+    }
 }
 
 /// The header's names (or `1`, `2`, … without one) into `pass`; the header record is taken out

@@ -45,6 +45,35 @@ impl Moments {
         self.squares += d * d;
     }
 
+    /// Adds values in order, as [`Self::add`] does one by one, in one tight loop.
+    pub fn add_all(&mut self, values: &[f64]) {
+        let mut rest = values;
+        while self.n == 0 {
+            match rest.split_first() {
+                Some((x, tail)) => {
+                    self.add(*x);
+                    rest = tail;
+                }
+                None => return,
+            }
+        }
+        let (mut min, mut max, mut sum, mut squares, mut n) =
+            (self.min, self.max, self.sum, self.squares, self.n);
+        let shift = self.shift;
+        for &x in rest {
+            if x.is_nan() {
+                continue;
+            }
+            min = min.min(x);
+            max = max.max(x);
+            n += 1;
+            let d = x - shift;
+            sum += d;
+            squares += d * d;
+        }
+        (self.min, self.max, self.sum, self.squares, self.n) = (min, max, sum, squares, n);
+    }
+
     /// Takes in the moments of other values.
     #[allow(clippy::cast_precision_loss)]
     pub fn merge(&mut self, other: &Self) {
@@ -150,6 +179,37 @@ impl Reservoir {
             self.items[i] = x;
             self.skip();
         }
+    }
+
+    /// Adds values in order, as [`Self::add`] does one by one: once the sample is full, only
+    /// the values at the drawn positions are looked at.
+    #[allow(clippy::cast_possible_truncation)]
+    pub fn add_all(&mut self, values: &[f64]) {
+        let mut rest = values;
+        while self.items.len() < self.cap {
+            match rest.split_first() {
+                Some((x, tail)) => {
+                    self.add(*x);
+                    rest = tail;
+                }
+                None => return,
+            }
+        }
+        if rest.iter().any(|x| x.is_nan()) {
+            for &x in rest {
+                self.add(x);
+            }
+            return;
+        }
+        // value `i` of `rest` is the sample's value number `start + 1 + i`
+        let start = self.n;
+        let end = start + rest.len() as u64;
+        while self.next <= end {
+            self.items[self.rng.usize(0..self.cap)] = rest[(self.next - start - 1) as usize];
+            self.n = self.next;
+            self.skip();
+        }
+        self.n = end;
     }
 
     /// Takes in a sample of other values: a share of each sample by the values each saw.
@@ -355,6 +415,18 @@ impl TopValues {
         true
     }
 
+    /// Counts a value seen before; `false` when it is new (then [`Self::add`] it).
+    #[inline]
+    pub fn bump(&mut self, hash: u64) -> bool {
+        match self.counts.get_mut(&hash) {
+            Some(c) => {
+                c.0 += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The hashes of the distinct values counted.
     pub fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
         self.counts.keys().copied()
@@ -438,6 +510,35 @@ mod tests {
         for (p, got) in q.iter().enumerate() {
             let exact = values[((p as f64 / 100.0) * (values.len() - 1) as f64) as usize];
             assert!((got - exact).abs() < 15.0, "q{p}: {got} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn adding_a_batch_is_adding_its_values_one_by_one() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for cap in [1, 7, 64] {
+            let (mut one, mut all) = (Reservoir::new(cap), Reservoir::new(cap));
+            let (mut m1, mut m2) = (Moments::default(), Moments::default());
+            for batch in 0..300 {
+                let values: Vec<f64> = (0..rng.usize(0..40))
+                    .map(|_| match rng.usize(0..50) {
+                        0 if batch % 7 == 0 => f64::NAN,
+                        _ => rng.f64() * 100.0 - 20.0,
+                    })
+                    .collect();
+                for &x in &values {
+                    one.add(x);
+                    m1.add(x);
+                }
+                all.add_all(&values);
+                m2.add_all(&values);
+                assert_eq!((one.n, one.next), (all.n, all.next), "cap {cap}");
+                assert_eq!(one.items, all.items, "cap {cap}");
+            }
+            assert_eq!(m1.n, m2.n);
+            for (a, b) in [(m1.min, m2.min), (m1.max, m2.max), (m1.mean(), m2.mean())] {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
         }
     }
 

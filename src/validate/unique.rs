@@ -1,7 +1,8 @@
 //! The exact `unique` check with bounded memory: each value's 128-bit hash (a false duplicate
-//! has a chance below 10^-20 at a billion rows) and row go to one of [`PARTS`] partitions by the
-//! hash's top bits; past a cap of keys the partitions are appended to a temporary file. At the
-//! end each partition, a small slice of the keys, is sorted on its own: equal neighbours are the
+//! has a chance below 10^-20 at a billion rows; whole numbers of an `int` column are keyed by
+//! value) and row go to one of [`PARTS`] partitions by the hash's top bits; past a cap of keys
+//! the partitions are appended to a temporary file. At the end each partition, a small slice of
+//! the keys, goes into a table of each key's first row on its own: the keys met again are the
 //! repeats. A small table of the first keys finds early repeats while their value is at hand, so
 //! the report can show it; a repeat found only at the end shows the row it repeats.
 
@@ -12,14 +13,14 @@ use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 
 use super::columns::SAMPLES;
-use super::sketch::{HashKey, hasher};
+use super::sketch::{HashKey, hash_bits, hasher};
 
 /// Keys held in memory (by all workers together) before they are appended to disk: 640 K keys
 /// of 24 bytes, 15 MB.
 pub const DEFAULT_CAP: usize = 640_000;
 /// Overrides [`DEFAULT_CAP`] (for tests of the spill, or a small machine).
 pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
-/// Partitions of the keys: at the end one is sorted at a time, 1/256 of the keys.
+/// Partitions of the keys: at the end one is counted at a time, 1/256 of the keys.
 const PARTS: usize = 256;
 /// Keys of the table that finds repeats while their value is at hand (about 1.5 MB).
 const EARLY: usize = 1 << 16;
@@ -28,6 +29,13 @@ const EARLY: usize = 1 << 16;
 type Entry3 = [u64; 3];
 
 type Early = HashSet<u128, BuildHasherDefault<HashKey>>;
+
+/// Each key of a partition and the first row it is on.
+type Firsts = std::collections::HashMap<u128, u64, BuildHasherDefault<HashKey>>;
+
+fn key(e: &Entry3) -> u128 {
+    (u128::from(e[0]) << 64) | u128::from(e[1])
+}
 
 /// Partitions appended to a temporary file: for each append, where each partition's keys are.
 #[derive(Debug)]
@@ -90,6 +98,22 @@ impl Unique {
     pub fn insert(&mut self, value: &[u8], row: u64) -> std::io::Result<()> {
         let high = self.high.hash_one(value);
         let low = self.low.hash_one(value);
+        self.insert_key(high, low, value, row)
+    }
+
+    /// Records the whole number `value`, written `text`, at `row`: whole numbers are keyed by
+    /// value (a bijective mix of it, so two keys are equal only for equal numbers), which makes
+    /// `1` and `+1` one value of an `int` column.
+    #[inline]
+    pub fn insert_int(&mut self, value: i64, text: &[u8], row: u64) -> std::io::Result<()> {
+        #[allow(clippy::cast_sign_loss)]
+        let high = hash_bits(value as u64);
+        // the tables hash by the low half: a mixed one
+        self.insert_key(high, high.rotate_left(32), text, row)
+    }
+
+    #[inline]
+    fn insert_key(&mut self, high: u64, low: u64, value: &[u8], row: u64) -> std::io::Result<()> {
         let key = (u128::from(high) << 64) | u128::from(low);
         // only while it fills: a full table missed by most values costs more than it finds
         if self.early.len() < EARLY.min(self.cap)
@@ -218,21 +242,34 @@ fn repeats_in(
     let mut count = 0u64;
     let mut first: Vec<Repeat> = Vec::new();
     for (i, held) in parts.iter_mut().enumerate() {
-        let mut keys = part(spills, start + i, held)?;
-        keys.sort_unstable();
-        for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
-            if group.len() < 2 {
-                continue;
+        let keys = part(spills, start + i, held)?;
+        // each key's first row; then, only when some key repeats, the rows after it
+        let mut firsts =
+            Firsts::with_capacity_and_hasher(keys.len(), BuildHasherDefault::default());
+        let mut repeats = 0u64;
+        for e in &keys {
+            let first = firsts.entry(key(e)).or_insert(e[2]);
+            if *first != e[2] {
+                repeats += 1;
+                *first = (*first).min(e[2]);
             }
-            count += group.len() as u64 - 1;
-            first.extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
-                row: e[2],
-                first: group[0][2],
-                value: None,
-            }));
-            if first.len() > 4 * SAMPLES {
-                first.sort_unstable_by_key(|r| r.row);
-                first.truncate(SAMPLES);
+        }
+        if repeats == 0 {
+            continue;
+        }
+        count += repeats;
+        for e in &keys {
+            let first_row = firsts[&key(e)];
+            if e[2] != first_row {
+                first.push(Repeat {
+                    row: e[2],
+                    first: first_row,
+                    value: None,
+                });
+                if first.len() > 4 * SAMPLES {
+                    first.sort_unstable_by_key(|r| r.row);
+                    first.truncate(SAMPLES);
+                }
             }
         }
     }
@@ -269,5 +306,22 @@ mod tests {
         // the early table saw "a" again at row 4 with the value at hand
         let (_, first) = run(100, &values, 1);
         assert_eq!(first[0].value.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn whole_numbers_repeat_by_value_across_spills() {
+        for cap in [100, 2] {
+            let mut set = Unique::with_cap(cap);
+            for (row, (v, text)) in [(1, "1"), (2, "2"), (-1, "-1"), (1, "+1"), (2, "02")]
+                .into_iter()
+                .enumerate()
+            {
+                set.insert_int(v, text.as_bytes(), row as u64 + 2).unwrap();
+            }
+            let (count, first) = set.finish(2).unwrap();
+            assert_eq!(count, 2, "cap {cap}");
+            let rows: Vec<(u64, u64)> = first.iter().map(|r| (r.row, r.first)).collect();
+            assert_eq!(rows, vec![(5, 2), (6, 3)], "cap {cap}");
+        }
     }
 }

@@ -58,33 +58,68 @@ const POW10: [f64; 23] = [
 /// division rounds correctly; anything else goes to the standard parser.
 #[inline]
 pub fn parse_f64(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    let (negative, digits) = match b.first() {
+    parse_f64_bytes(s.as_bytes())
+}
+
+/// A number's sign and the bytes after it.
+#[inline]
+fn sign(b: &[u8]) -> (bool, &[u8]) {
+    match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),
         _ => (false, b),
-    };
-    let mut mantissa = 0u64;
-    let mut count = 0usize;
-    let mut scale = 0usize;
-    let mut dot = false;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                count += 1;
-                scale += usize::from(dot);
-            }
-            b'.' if !dot => dot = true,
-            _ => return s.parse().ok(),
-        }
     }
-    if count == 0 || count > 15 {
-        return s.parse().ok();
+}
+
+/// Reads the decimal digits of `b` from `*at` on into `value`; `*at` ends at the first byte
+/// that is not one.
+#[inline]
+fn read_digits(b: &[u8], at: &mut usize, value: &mut u64) {
+    while let Some(d) = b.get(*at).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        *value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        *at += 1;
+    }
+}
+
+/// [`parse_f64`] of a field's bytes (not UTF-8: `None`).
+#[inline]
+pub fn parse_f64_bytes(b: &[u8]) -> Option<f64> {
+    let slow = || std::str::from_utf8(b).ok()?.parse().ok();
+    let (negative, digits) = sign(b);
+    let mut mantissa = 0u64;
+    let mut i = 0;
+    read_digits(digits, &mut i, &mut mantissa);
+    let whole = i;
+    if digits.get(i) == Some(&b'.') {
+        i += 1;
+        read_digits(digits, &mut i, &mut mantissa);
+    }
+    let count = i - usize::from(i > whole);
+    let scale = count - whole;
+    if i != digits.len() || count == 0 || count > 15 {
+        return slow();
     }
     #[allow(clippy::cast_precision_loss)]
     let x = mantissa as f64 / POW10[scale];
     Some(if negative { -x } else { x })
+}
+
+/// A whole number as `str::parse::<i64>` reads it: a sign, then digits. Up to 18 digits cannot
+/// overflow and are read here; longer ones go to the standard parser.
+#[inline]
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (negative, digits) = sign(b);
+    if digits.is_empty() || digits.len() > 18 {
+        return std::str::from_utf8(b).ok()?.parse().ok();
+    }
+    let (mut v, mut at) = (0u64, 0);
+    read_digits(digits, &mut at, &mut v);
+    if at != digits.len() {
+        return None;
+    }
+    // below 10^18: it fits
+    let v = i64::try_from(v).ok()?;
+    Some(if negative { -v } else { v })
 }
 
 /// `true`/`false` in any case, `1`/`0`, `yes`/`no`.
@@ -222,6 +257,25 @@ pub fn format_datetime(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_read_as_the_standard_parser() {
+        let mut rng = fastrand::Rng::with_seed(4);
+        // signs, blanks, other forms of numbers, the edges of i64, a non-ASCII digit
+        let mut texts: Vec<String> = "0|-0|+0|+|-|| 1|1 |1.0|1e3|--1|+-1|007|999999999999999999|\
+             -999999999999999999|9223372036854775807|9223372036854775808|-9223372036854775808|\
+             -9223372036854775809|00000000000000000000001|\u{661}"
+            .split('|')
+            .map(str::to_owned)
+            .collect();
+        for _ in 0..100_000 {
+            let v = rng.i64(..) >> rng.u32(0..63);
+            texts.push(v.to_string());
+        }
+        for t in &texts {
+            assert_eq!(parse_i64(t.as_bytes()), t.parse::<i64>().ok(), "{t}");
+        }
+    }
 
     #[test]
     fn the_fast_float_path_reads_as_the_standard_parser() {

@@ -1,0 +1,197 @@
+//! A column down one chunk's rows at a time, by its declared type: `int` and `float` columns
+//! parse every cell first, then run each check and statistic over the parsed values in its own
+//! loop; `string` columns skip the per-cell dispatch of [`Column::cell`]. Cells that break the
+//! type, and columns of other types, go through [`Column::cell`], so the results are the same.
+
+use super::{Column, is_integral};
+use crate::config::model::ColumnType;
+use crate::validate::DataError;
+use crate::validate::sketch::{hash_bits, hash64};
+use crate::validate::value::{Cell, parse_f64_bytes, parse_i64};
+
+/// One column's cells of a chunk, row after row.
+pub trait Cells {
+    fn len(&self) -> usize;
+    /// Row `row`'s bytes.
+    fn bytes(&self, row: usize) -> &[u8];
+    /// Row `row`'s text, `None` when it is not UTF-8.
+    fn text(&self, row: usize) -> Option<&str>;
+    /// Whether every cell is ASCII (then a cell's length is its bytes).
+    fn ascii(&self) -> bool;
+    /// The line row `row` is on.
+    fn line(&self, row: usize) -> u64;
+    /// The error for row `row` of column `column` not being UTF-8.
+    fn encoding(&self, row: usize, column: &str) -> DataError;
+}
+
+/// The parsed values of a chunk's cells, reused from chunk to chunk.
+#[derive(Debug, Default)]
+pub(super) struct Parsed {
+    values: Vec<f64>,
+    ints: Vec<i64>,
+    rows: Vec<u32>,
+}
+
+fn text<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c str, DataError> {
+    cells.text(row).ok_or_else(|| cells.encoding(row, column))
+}
+
+/// Exact counting of values stops when the first `EARLY_ROWS` rows of a worker hold more than
+/// `EARLY_DISTINCT` distinct values: the column is an id, not a category.
+pub(super) const EARLY_ROWS: u64 = 100_000;
+pub(super) const EARLY_DISTINCT: usize = 50_000;
+
+impl Column {
+    /// Checks and profiles a chunk's cells of this column.
+    pub fn feed<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
+        match self.rules.kind {
+            Some(ColumnType::Int) => self.feed_numbers(cells, true),
+            Some(ColumnType::Float) => self.feed_numbers(cells, false),
+            Some(ColumnType::String) => self.feed_text(cells),
+            _ => {
+                for row in 0..cells.len() {
+                    self.cell(cells.line(row), Cell::Text(text(cells, row, &self.name)?))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn feed_numbers<C: Cells>(&mut self, cells: &C, int: bool) -> Result<(), DataError> {
+        let mut p = std::mem::take(&mut self.parsed);
+        p.values.clear();
+        p.ints.clear();
+        p.rows.clear();
+        for row in 0..cells.len() {
+            let bytes = cells.bytes(row);
+            if bytes.is_empty() {
+                self.null(cells.line(row));
+                continue;
+            }
+            let parsed = if int {
+                parse_i64(bytes).map(|v| {
+                    p.ints.push(v);
+                    v as f64
+                })
+            } else {
+                parse_f64_bytes(bytes)
+            };
+            match parsed {
+                Some(x) => {
+                    p.values.push(x);
+                    #[allow(clippy::cast_possible_truncation)]
+                    p.rows.push(row as u32);
+                }
+                // not of the type: the whole per-cell path, which counts it
+                None => self.cell(cells.line(row), Cell::Text(text(cells, row, &self.name)?))?,
+            }
+        }
+        let result = self.numbers(cells, &p, int);
+        self.parsed = p;
+        result
+    }
+
+    /// The checks and statistics of a chunk's parsed numbers.
+    fn numbers<C: Cells>(&mut self, cells: &C, p: &Parsed, int: bool) -> Result<(), DataError> {
+        let before = self.count;
+        self.count += p.values.len() as u64;
+        self.moments.add_all(&p.values);
+        self.sample.add_all(&p.values);
+        if !int && self.all_int && p.values.iter().any(|x| !is_integral(*x)) {
+            self.all_int = false;
+        }
+        let (min, max) = (self.rules.min, self.rules.max);
+        if min.is_some() || max.is_some() {
+            for (&x, &row) in p.values.iter().zip(&p.rows) {
+                let row = row as usize;
+                if min.is_some_and(|m| x < m) {
+                    self.min_tally
+                        .hit(cells.line(row), text(cells, row, &self.name)?);
+                }
+                if max.is_some_and(|m| x > m) {
+                    self.max_tally
+                        .hit(cells.line(row), text(cells, row, &self.name)?);
+                }
+            }
+        }
+        let length = self.rules.length.0.is_some() || self.rules.length.1.is_some();
+        if self.rules.allowed.is_some() || self.rules.regex.is_some() || self.unique.is_some() {
+            for (k, &row) in p.rows.iter().enumerate() {
+                let row = row as usize;
+                let int = int.then(|| p.ints[k]);
+                self.text_checks(cells.line(row), text(cells, row, &self.name)?, int, None)?;
+            }
+        }
+        if length {
+            for &row in &p.rows {
+                let row = row as usize;
+                self.length(cells.line(row), text(cells, row, &self.name)?);
+            }
+        }
+        for (&x, &row) in p.values.iter().zip(&p.rows) {
+            let key = hash_bits(x.to_bits());
+            if self.top.given_up {
+                self.hll.add_hash(key);
+            } else if !self.top.bump(key)
+                && !self.top.add(key, text(cells, row as usize, &self.name)?)
+            {
+                self.stop_top();
+                self.hll.add_hash(key);
+            }
+        }
+        self.stop_early_top(before);
+        Ok(())
+    }
+
+    /// Stops counting values exactly when the first [`EARLY_ROWS`] rows, passed in this chunk,
+    /// had more than [`EARLY_DISTINCT`] values.
+    fn stop_early_top(&mut self, before: u64) {
+        if before < EARLY_ROWS
+            && self.count >= EARLY_ROWS
+            && !self.top.given_up
+            && self.top.distinct() > EARLY_DISTINCT
+        {
+            self.stop_top();
+        }
+    }
+
+    fn feed_text<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
+        let before = self.count;
+        let ascii = cells.ascii();
+        let (mut lo, mut hi) = self.length.unwrap_or((u64::MAX, 0));
+        let (min_len, max_len) = self.rules.length;
+        for row in 0..cells.len() {
+            let line = cells.line(row);
+            let text = text(cells, row, &self.name)?;
+            if text.is_empty() {
+                self.null(line);
+                continue;
+            }
+            self.count += 1;
+            let key = hash64(&self.hash, text.as_bytes());
+            self.text_checks(line, text, None, Some(key))?;
+            if self.top.given_up {
+                self.hll.add_hash(key);
+            } else if !self.top.bump(key) && !self.top.add(key, text) {
+                self.stop_top();
+                self.hll.add_hash(key);
+            }
+            let n = if ascii || text.is_ascii() {
+                text.len()
+            } else {
+                text.chars().count()
+            } as u64;
+            lo = lo.min(n);
+            hi = hi.max(n);
+            if min_len.is_some_and(|m| n < m) || max_len.is_some_and(|m| n > m) {
+                self.length_tally.hit(line, text);
+            }
+        }
+        if self.count > before {
+            self.length = Some((lo, hi));
+        }
+        self.stop_early_top(before);
+        Ok(())
+    }
+}
