@@ -2,9 +2,10 @@
 //! has a chance below 10^-20 at a billion rows; whole numbers of an `int` column are keyed by
 //! value) and row go to one of [`PARTS`] partitions by the hash's top bits; past a cap of keys
 //! the partitions are appended to a temporary file. At the end each partition, a small slice of
-//! the keys, goes into a table of each key's first row on its own: the keys met again are the
-//! repeats. A small table of the first keys finds early repeats while their value is at hand, so
-//! the report can show it; a repeat found only at the end shows the row it repeats.
+//! the keys, is sorted on its own, in place (a table of them would hold as much again): equal
+//! neighbours are the repeats. A small table of the first keys finds early repeats while their
+//! value is at hand, so the report can show it; a repeat found only at the end shows the row it
+//! repeats.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -20,7 +21,7 @@ use super::sketch::{HashKey, hash_bits, hasher};
 pub const DEFAULT_CAP: usize = 640_000;
 /// Overrides [`DEFAULT_CAP`] (for tests of the spill, or a small machine).
 pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
-/// Partitions of the keys: at the end one is counted at a time, 1/256 of the keys.
+/// Partitions of the keys: at the end one is sorted at a time, 1/256 of the keys.
 const PARTS: usize = 256;
 /// Keys of the table that finds repeats while their value is at hand (about 1.5 MB).
 const EARLY: usize = 1 << 16;
@@ -29,13 +30,6 @@ const EARLY: usize = 1 << 16;
 type Entry3 = [u64; 3];
 
 type Early = HashSet<u128, BuildHasherDefault<HashKey>>;
-
-/// Each key of a partition and the first row it is on.
-type Firsts = std::collections::HashMap<u128, u64, BuildHasherDefault<HashKey>>;
-
-fn key(e: &Entry3) -> u128 {
-    (u128::from(e[0]) << 64) | u128::from(e[1])
-}
 
 /// Partitions appended to a temporary file: for each append, where each partition's keys are.
 #[derive(Debug)]
@@ -242,34 +236,21 @@ fn repeats_in(
     let mut count = 0u64;
     let mut first: Vec<Repeat> = Vec::new();
     for (i, held) in parts.iter_mut().enumerate() {
-        let keys = part(spills, start + i, held)?;
-        // each key's first row; then, only when some key repeats, the rows after it
-        let mut firsts =
-            Firsts::with_capacity_and_hasher(keys.len(), BuildHasherDefault::default());
-        let mut repeats = 0u64;
-        for e in &keys {
-            let first = firsts.entry(key(e)).or_insert(e[2]);
-            if *first != e[2] {
-                repeats += 1;
-                *first = (*first).min(e[2]);
+        let mut keys = part(spills, start + i, held)?;
+        keys.sort_unstable();
+        for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
+            if group.len() < 2 {
+                continue;
             }
-        }
-        if repeats == 0 {
-            continue;
-        }
-        count += repeats;
-        for e in &keys {
-            let first_row = firsts[&key(e)];
-            if e[2] != first_row {
-                first.push(Repeat {
-                    row: e[2],
-                    first: first_row,
-                    value: None,
-                });
-                if first.len() > 4 * SAMPLES {
-                    first.sort_unstable_by_key(|r| r.row);
-                    first.truncate(SAMPLES);
-                }
+            count += group.len() as u64 - 1;
+            first.extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
+                row: e[2],
+                first: group[0][2],
+                value: None,
+            }));
+            if first.len() > 4 * SAMPLES {
+                first.sort_unstable_by_key(|r| r.row);
+                first.truncate(SAMPLES);
             }
         }
     }
