@@ -47,15 +47,29 @@ impl Tally {
         self.first.truncate(SAMPLES);
     }
 
+    /// One more violation, at `row`: kept while it is among the first [`SAMPLES`] rows seen by
+    /// row number (the typed loops meet a chunk's rows in more than one pass).
     #[inline]
     pub(super) fn hit(&mut self, row: u64, value: &str) {
         self.violations += 1;
+        let bad = || BadRow {
+            row,
+            value: value.chars().take(200).collect(),
+        };
         if self.first.len() < SAMPLES {
-            self.first.push(BadRow {
-                row,
-                value: value.chars().take(200).collect(),
-            });
+            self.first.push(bad());
+        } else if let Some(last) = self.first.iter_mut().max_by_key(|r| r.row) {
+            if last.row > row {
+                *last = bad();
+            }
         }
+    }
+
+    /// The first rows kept, by row.
+    pub(super) fn first_rows(&self) -> Vec<BadRow> {
+        let mut first = self.first.clone();
+        first.sort_by_key(|r| r.row);
+        first
     }
 }
 
@@ -531,7 +545,7 @@ impl Column {
             let tally = if self.nulls.violations > allowed {
                 Tally {
                     violations: self.nulls.violations,
-                    first: self.nulls.first.clone(),
+                    first: self.nulls.first_rows(),
                 }
             } else {
                 Tally::default()
@@ -625,7 +639,7 @@ impl Column {
                     violations: tally.violations,
                     detail: (tally.violations > 0)
                         .then(|| format!("{} value(s) {detail}", tally.violations)),
-                    first: tally.first.clone(),
+                    first: tally.first_rows(),
                 })
             })
             .collect())

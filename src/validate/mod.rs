@@ -155,7 +155,7 @@ impl<'c> Pass<'c> {
                 "{} malformed row(s), left out of the column checks",
                 self.malformed.violations
             ),
-            self.malformed.first.clone(),
+            self.malformed.first_rows(),
         ));
         if let Some(rows) = self.check.rows {
             let low = rows.min.is_some_and(|m| self.rows < m);

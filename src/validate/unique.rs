@@ -110,12 +110,16 @@ impl Unique {
     fn insert_key(&mut self, high: u64, low: u64, value: &[u8], row: u64) -> std::io::Result<()> {
         let key = (u128::from(high) << 64) | u128::from(low);
         // only while it fills: a full table missed by most values costs more than it finds
-        if self.early.len() < EARLY.min(self.cap)
-            && !self.early.insert(key)
-            && self.seen_values.len() < SAMPLES
-        {
-            let text = String::from_utf8_lossy(value).chars().take(200).collect();
-            self.seen_values.push((row, text));
+        if self.early.len() < EARLY.min(self.cap) && !self.early.insert(key) {
+            // the first repeats by row (values may come in more than one pass over a chunk)
+            let text = || String::from_utf8_lossy(value).chars().take(200).collect();
+            if self.seen_values.len() < SAMPLES {
+                self.seen_values.push((row, text()));
+            } else if let Some(last) = self.seen_values.iter_mut().max_by_key(|(r, _)| *r) {
+                if last.0 > row {
+                    *last = (row, text());
+                }
+            }
         }
         #[allow(clippy::cast_possible_truncation)]
         self.parts[(high >> 56) as usize].push([high, low, row]);

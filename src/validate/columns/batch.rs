@@ -195,3 +195,103 @@ impl Column {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::ColumnRule;
+
+    /// A chunk's cells as texts, row `r` on line `first + r`.
+    struct Texts {
+        texts: Vec<String>,
+        first: u64,
+    }
+
+    impl Cells for Texts {
+        fn len(&self) -> usize {
+            self.texts.len()
+        }
+        fn bytes(&self, row: usize) -> &[u8] {
+            self.texts[row].as_bytes()
+        }
+        fn text(&self, row: usize) -> Option<&str> {
+            Some(&self.texts[row])
+        }
+        fn ascii(&self) -> bool {
+            self.texts.iter().all(|t| t.is_ascii())
+        }
+        fn line(&self, row: usize) -> u64 {
+            self.first + row as u64
+        }
+        fn encoding(&self, row: usize, column: &str) -> DataError {
+            DataError::Rule {
+                column: column.to_owned(),
+                message: format!("row {row} is not UTF-8"),
+            }
+        }
+    }
+
+    /// Numbers in and out of bounds and written in other ways, wrong types, nulls, text.
+    fn value(rng: &mut fastrand::Rng) -> String {
+        match rng.usize(0..20) {
+            0 => String::new(),
+            1 => [
+                "x",
+                "1.5",
+                "NaN",
+                "1e3",
+                "+7",
+                "07",
+                "-0",
+                "é",
+                "ab",
+                "99999999999999999999",
+            ][rng.usize(0..10)]
+            .to_owned(),
+            2 => ["a", "b", "c", "é", "zz"][rng.usize(0..5)].to_owned(),
+            3..=6 => format!("{:.2}", rng.f64() * 30.0 - 5.0),
+            7 => rng.u64(0..1_000_000).to_string(),
+            _ => rng.i64(-3..60).to_string(),
+        }
+    }
+
+    #[test]
+    fn the_typed_loops_find_what_the_per_cell_path_finds() {
+        let rules = [
+            r#"{"type": "int", "min": 0, "max": 50, "nulls": 0, "unique": true, "in": [1, 2, "+7", "07"]}"#,
+            r#"{"type": "int", "length": {"min": 1, "max": 2}}"#,
+            r#"{"type": "float", "min": -1.5, "max": 20, "regex": "^[0-9]", "unique": true}"#,
+            r#"{"type": "string", "in": ["a", "b", "é"], "regex": "^[a-z]", "length": {"max": 1}}"#,
+            r#"{"type": "string", "unique": true}"#,
+            r#"{"type": "date"}"#,
+        ];
+        for rule in rules {
+            let parsed: ColumnRule = serde_json::from_str(rule).unwrap();
+            let mut typed = Column::with_rule("c", &parsed).unwrap();
+            let mut per_cell = Column::with_rule("c", &parsed).unwrap();
+            let mut rng = fastrand::Rng::with_seed(8);
+            let mut rows = 0;
+            for _ in 0..60 {
+                let texts: Vec<String> =
+                    (0..rng.usize(0..4_000)).map(|_| value(&mut rng)).collect();
+                let cells = Texts {
+                    texts,
+                    first: rows + 2,
+                };
+                typed.feed(&cells).unwrap();
+                for (r, t) in cells.texts.iter().enumerate() {
+                    per_cell.cell(cells.line(r), Cell::Text(t)).unwrap();
+                }
+                rows += cells.len() as u64;
+            }
+            let typed_results = typed.results(rows).unwrap();
+            assert!(typed_results.iter().any(|r| r.violations > 0), "{rule}");
+            assert_eq!(typed_results, per_cell.results(rows).unwrap(), "{rule}");
+            assert_eq!(
+                serde_json::to_value(typed.profile()).unwrap(),
+                serde_json::to_value(per_cell.profile()).unwrap(),
+                "{rule}"
+            );
+        }
+    }
+}
