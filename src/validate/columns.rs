@@ -24,12 +24,34 @@ const TOP_CAP: usize = 10_000;
 const TOP_KEPT: usize = 100;
 /// Bins of a profile's histogram.
 const BINS: usize = 20;
+/// Exact counting of values stops when the first `EARLY_ROWS` values of a worker hold more
+/// than `EARLY_DISTINCT` distinct ones: the column is an id, not a category.
+const EARLY_ROWS: u64 = 100_000;
+const EARLY_DISTINCT: usize = 50_000;
+
+/// Keeps `item`, at `row`, among the [`SAMPLES`] first of `kept` by row (`row_of`), whatever
+/// order they come in (the typed loops meet a chunk's rows in more than one pass); `item` is
+/// made only when kept.
+pub(super) fn keep_first<T>(
+    kept: &mut Vec<T>,
+    row_of: impl Fn(&T) -> u64,
+    row: u64,
+    item: impl FnOnce() -> T,
+) {
+    if kept.len() < SAMPLES {
+        kept.push(item());
+    } else if let Some(last) = kept.iter_mut().max_by_key(|k| row_of(k)) {
+        if row_of(last) > row {
+            *last = item();
+        }
+    }
+}
 
 /// A check's violations and the first [`SAMPLES`] rows that broke it.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
     pub(super) violations: u64,
-    pub(super) first: Vec<BadRow>,
+    first: Vec<BadRow>,
 }
 
 /// The tally of a check a column does not have.
@@ -47,22 +69,19 @@ impl Tally {
         self.first.truncate(SAMPLES);
     }
 
-    /// One more violation, at `row`: kept while it is among the first [`SAMPLES`] rows seen by
-    /// row number (the typed loops meet a chunk's rows in more than one pass).
+    /// One more violation, at `row`, kept while among the first rows.
     #[inline]
     pub(super) fn hit(&mut self, row: u64, value: &str) {
         self.violations += 1;
-        let bad = || BadRow {
+        keep_first(
+            &mut self.first,
+            |r| r.row,
             row,
-            value: value.chars().take(200).collect(),
-        };
-        if self.first.len() < SAMPLES {
-            self.first.push(bad());
-        } else if let Some(last) = self.first.iter_mut().max_by_key(|r| r.row) {
-            if last.row > row {
-                *last = bad();
-            }
-        }
+            || BadRow {
+                row,
+                value: value.chars().take(200).collect(),
+            },
+        );
     }
 
     /// The first rows kept, by row.
@@ -145,7 +164,8 @@ pub struct Column {
     hll: Hll,
     hash: ahash::RandomState,
     top: TopValues,
-    length: Option<(u64, u64)>,
+    /// The shortest and longest value in characters (`u64::MAX`, 0 before any).
+    length: (u64, u64),
     buf: String,
     parsed: batch::Parsed,
 }
@@ -204,7 +224,7 @@ impl Column {
             hll: Hll::default(),
             hash: hasher(TEXT_SEED),
             top: TopValues::new(TOP_CAP),
-            length: None,
+            length: (u64::MAX, 0),
             buf: String::new(),
             parsed: batch::Parsed::default(),
         }
@@ -293,10 +313,43 @@ impl Column {
         self.sample.merge(std::mem::take(&mut other.sample));
         self.all_int &= other.all_int;
         self.non_numeric += other.non_numeric;
-        self.length = match (self.length, other.length) {
-            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-            (l, None) | (None, l) => l,
-        };
+        self.length = (
+            self.length.0.min(other.length.0),
+            self.length.1.max(other.length.1),
+        );
+    }
+
+    /// Counts a value by its hash: exactly among the top values while they last (their hashes
+    /// go to the HLL only on giving up), then in the HLL. `false` when the top values have not
+    /// seen it yet: then [`Self::count_new`] it, with its text.
+    #[inline]
+    fn count_seen(&mut self, key: u64) -> bool {
+        if self.top.given_up {
+            self.hll.add_hash(key);
+            true
+        } else {
+            self.top.bump(key)
+        }
+    }
+
+    /// Counts a value the top values have not seen yet; a full table gives up.
+    fn count_new(&mut self, key: u64, text: &str) {
+        if !self.top.add(key, text) {
+            self.stop_top();
+            self.hll.add_hash(key);
+        }
+    }
+
+    /// Stops counting values exactly once the first [`EARLY_ROWS`] values, passed since
+    /// `before` of them, held more than [`EARLY_DISTINCT`] distinct ones.
+    fn stop_early_top(&mut self, before: u64) {
+        if before < EARLY_ROWS
+            && self.count >= EARLY_ROWS
+            && !self.top.given_up
+            && self.top.distinct() > EARLY_DISTINCT
+        {
+            self.stop_top();
+        }
     }
 
     /// Stops counting values exactly: the distinct count goes on in the HLL.
@@ -356,17 +409,12 @@ impl Column {
             || hash64(&self.hash, text.as_bytes()),
             |x| hash_bits(x.to_bits()),
         );
-        // while the values are counted exactly, their hashes go to the HLL only on giving up
-        if self.top.given_up {
-            self.hll.add_hash(key);
-        } else if !self.top.add(key, text)
-            || (self.count == batch::EARLY_ROWS && self.top.distinct() > batch::EARLY_DISTINCT)
-        {
-            self.stop_top();
-            self.hll.add_hash(key);
+        if !self.count_seen(key) {
+            self.count_new(key, text);
         }
+        self.stop_early_top(self.count - 1);
         if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
-            self.length(row, text);
+            self.length(row, text, false);
         }
         if buf.capacity() > 0 {
             self.buf = buf;
@@ -374,18 +422,16 @@ impl Column {
         Ok(())
     }
 
-    /// A cell's length in characters: the profile's range and the `length` check.
+    /// A cell's length in characters: the profile's range and the `length` check; `ascii`:
+    /// the cell is known to be ASCII.
     #[inline]
-    fn length(&mut self, row: u64, text: &str) {
-        let n = if text.is_ascii() {
+    fn length(&mut self, row: u64, text: &str, ascii: bool) {
+        let n = if ascii || text.is_ascii() {
             text.len()
         } else {
             text.chars().count()
         } as u64;
-        self.length = Some(
-            self.length
-                .map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))),
-        );
+        self.length = (self.length.0.min(n), self.length.1.max(n));
         let (lo, hi) = self.rules.length;
         if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {
             self.length_tally.hit(row, text);
@@ -681,7 +727,7 @@ impl Column {
                 .map(|(value, count)| TopValue { value, count })
                 .collect(),
             top_exact: !self.top.given_up && self.top.distinct() <= TOP_KEPT,
-            length: if numeric { None } else { self.length },
+            length: (!numeric && self.length.0 <= self.length.1).then_some(self.length),
         }
     }
 }

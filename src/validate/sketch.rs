@@ -405,13 +405,13 @@ impl TopValues {
     /// is new and the table is full: the caller gives up.
     #[inline]
     pub fn add(&mut self, hash: u64, value: &str) -> bool {
-        if let Some(c) = self.counts.get_mut(&hash) {
-            c.0 += 1;
-        } else if self.counts.len() >= self.cap {
-            return false;
-        } else {
-            self.counts.insert(hash, (1, value.into()));
+        if self.bump(hash) {
+            return true;
         }
+        if self.counts.len() >= self.cap {
+            return false;
+        }
+        self.counts.insert(hash, (1, value.into()));
         true
     }
 

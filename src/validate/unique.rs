@@ -13,7 +13,7 @@ use std::hash::BuildHasherDefault;
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 
-use super::columns::SAMPLES;
+use super::columns::{SAMPLES, keep_first};
 use super::sketch::{HashKey, hash_bits, hasher};
 
 /// Keys held in memory (by all workers together) before they are appended to disk: 640 K keys
@@ -46,7 +46,7 @@ pub struct Unique {
     cap: usize,
     spills: Vec<Spill>,
     early: Early,
-    /// Repeats the early table found, with their value: the first [`SAMPLES`].
+    /// Repeats the early table found, with their value: the first [`SAMPLES`] by row.
     seen_values: Vec<(u64, String)>,
     low: ahash::RandomState,
     high: ahash::RandomState,
@@ -111,15 +111,17 @@ impl Unique {
         let key = (u128::from(high) << 64) | u128::from(low);
         // only while it fills: a full table missed by most values costs more than it finds
         if self.early.len() < EARLY.min(self.cap) && !self.early.insert(key) {
-            // the first repeats by row (values may come in more than one pass over a chunk)
-            let text = || String::from_utf8_lossy(value).chars().take(200).collect();
-            if self.seen_values.len() < SAMPLES {
-                self.seen_values.push((row, text()));
-            } else if let Some(last) = self.seen_values.iter_mut().max_by_key(|(r, _)| *r) {
-                if last.0 > row {
-                    *last = (row, text());
-                }
-            }
+            keep_first(
+                &mut self.seen_values,
+                |(r, _)| *r,
+                row,
+                || {
+                    (
+                        row,
+                        String::from_utf8_lossy(value).chars().take(200).collect(),
+                    )
+                },
+            );
         }
         #[allow(clippy::cast_possible_truncation)]
         self.parts[(high >> 56) as usize].push([high, low, row]);

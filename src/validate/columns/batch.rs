@@ -36,11 +36,6 @@ fn text<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c str,
     cells.text(row).ok_or_else(|| cells.encoding(row, column))
 }
 
-/// Exact counting of values stops when the first `EARLY_ROWS` rows of a worker hold more than
-/// `EARLY_DISTINCT` distinct values: the column is an id, not a category.
-pub(super) const EARLY_ROWS: u64 = 100_000;
-pub(super) const EARLY_DISTINCT: usize = 50_000;
-
 impl Column {
     /// Checks and profiles a chunk's cells of this column.
     pub fn feed<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
@@ -115,7 +110,6 @@ impl Column {
                 }
             }
         }
-        let length = self.rules.length.0.is_some() || self.rules.length.1.is_some();
         if self.rules.allowed.is_some() || self.rules.regex.is_some() || self.unique.is_some() {
             for (k, &row) in p.rows.iter().enumerate() {
                 let row = row as usize;
@@ -123,44 +117,29 @@ impl Column {
                 self.text_checks(cells.line(row), text(cells, row, &self.name)?, int, None)?;
             }
         }
-        if length {
+        if self.rules.length.0.is_some() || self.rules.length.1.is_some() {
             for &row in &p.rows {
                 let row = row as usize;
-                self.length(cells.line(row), text(cells, row, &self.name)?);
+                self.length(
+                    cells.line(row),
+                    text(cells, row, &self.name)?,
+                    cells.ascii(),
+                );
             }
         }
         for (&x, &row) in p.values.iter().zip(&p.rows) {
             let key = hash_bits(x.to_bits());
-            if self.top.given_up {
-                self.hll.add_hash(key);
-            } else if !self.top.bump(key)
-                && !self.top.add(key, text(cells, row as usize, &self.name)?)
-            {
-                self.stop_top();
-                self.hll.add_hash(key);
+            if !self.count_seen(key) {
+                self.count_new(key, text(cells, row as usize, &self.name)?);
             }
         }
         self.stop_early_top(before);
         Ok(())
     }
 
-    /// Stops counting values exactly when the first [`EARLY_ROWS`] rows, passed in this chunk,
-    /// had more than [`EARLY_DISTINCT`] values.
-    fn stop_early_top(&mut self, before: u64) {
-        if before < EARLY_ROWS
-            && self.count >= EARLY_ROWS
-            && !self.top.given_up
-            && self.top.distinct() > EARLY_DISTINCT
-        {
-            self.stop_top();
-        }
-    }
-
     fn feed_text<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
         let before = self.count;
         let ascii = cells.ascii();
-        let (mut lo, mut hi) = self.length.unwrap_or((u64::MAX, 0));
-        let (min_len, max_len) = self.rules.length;
         for row in 0..cells.len() {
             let line = cells.line(row);
             let text = text(cells, row, &self.name)?;
@@ -171,25 +150,10 @@ impl Column {
             self.count += 1;
             let key = hash64(&self.hash, text.as_bytes());
             self.text_checks(line, text, None, Some(key))?;
-            if self.top.given_up {
-                self.hll.add_hash(key);
-            } else if !self.top.bump(key) && !self.top.add(key, text) {
-                self.stop_top();
-                self.hll.add_hash(key);
+            if !self.count_seen(key) {
+                self.count_new(key, text);
             }
-            let n = if ascii || text.is_ascii() {
-                text.len()
-            } else {
-                text.chars().count()
-            } as u64;
-            lo = lo.min(n);
-            hi = hi.max(n);
-            if min_len.is_some_and(|m| n < m) || max_len.is_some_and(|m| n > m) {
-                self.length_tally.hit(line, text);
-            }
-        }
-        if self.count > before {
-            self.length = Some((lo, hi));
+            self.length(line, text, ascii);
         }
         self.stop_early_top(before);
         Ok(())
