@@ -67,23 +67,17 @@ fn feed_chunk(
     let Table { fields, lines } = table;
     fields.clear();
     lines.clear();
-    let mut records = records(chunk, source);
-    loop {
-        let before = fields.len();
-        let Some(line) = records.next_record(fields) else {
-            break;
-        };
+    records(chunk, source).for_each(fields, |line, got| {
         found.rows += 1;
-        let got = fields.len() - before;
         if got == width {
             lines.push(line);
-            continue;
+            return true;
         }
-        fields.truncate(before);
         found
             .malformed
             .hit(line, &format!("{got} field(s), the header has {width}"));
-    }
+        false
+    });
     // one UTF-8 check of the whole chunk; a field is then a slice of it
     let ascii = chunk.data.is_ascii();
     let text = std::str::from_utf8(&chunk.data).ok();
