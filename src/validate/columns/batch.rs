@@ -32,6 +32,7 @@ pub(super) struct Parsed {
     rows: Vec<u32>,
 }
 
+#[inline]
 fn text<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c str, DataError> {
     cells.text(row).ok_or_else(|| cells.encoding(row, column))
 }
