@@ -107,6 +107,14 @@ fn feed_chunk(
     Ok(())
 }
 
+impl ColumnCells<'_> {
+    /// Row `row`'s text in a chunk that is not all UTF-8: rare, so out of line.
+    #[cold]
+    fn checked_text(&self, row: usize) -> Option<&str> {
+        std::str::from_utf8(self.bytes(row)).ok()
+    }
+}
+
 /// Column `column` of a chunk's well-formed records.
 struct ColumnCells<'a> {
     data: &'a [u8],
@@ -136,7 +144,7 @@ impl Cells for ColumnCells<'_> {
     fn text(&self, row: usize) -> Option<&str> {
         match self.text {
             Some(t) => self.fields.field_text(t, row * self.width + self.column),
-            None => std::str::from_utf8(self.bytes(row)).ok(),
+            None => self.checked_text(row),
         }
     }
 

@@ -75,10 +75,16 @@ impl Fields {
     pub fn field_text<'a>(&'a self, text: &'a str, i: usize) -> Option<&'a str> {
         let s = self.spans[i];
         if s.owned() {
-            std::str::from_utf8(&self.scratch[s.range()]).ok()
+            self.scratch_text(s)
         } else {
             text.get(s.range())
         }
+    }
+
+    /// A field of the scratch as text: rare (a quoted field with `""` in it), so out of line.
+    #[cold]
+    fn scratch_text(&self, s: Span) -> Option<&str> {
+        std::str::from_utf8(&self.scratch[s.range()]).ok()
     }
 }
 

@@ -81,10 +81,16 @@ fn read_digits(b: &[u8], at: &mut usize, value: &mut u64) {
     }
 }
 
+/// A number the fast paths leave to the standard parser: rare, so out of line (the fast paths
+/// are then small enough to inline).
+#[cold]
+fn standard<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
 /// [`parse_f64`] of a field's bytes (not UTF-8: `None`).
 #[inline]
 pub fn parse_f64_bytes(b: &[u8]) -> Option<f64> {
-    let slow = || std::str::from_utf8(b).ok()?.parse().ok();
     let (negative, digits) = sign(b);
     let mut mantissa = 0u64;
     let mut i = 0;
@@ -97,7 +103,7 @@ pub fn parse_f64_bytes(b: &[u8]) -> Option<f64> {
     let count = i - usize::from(i > whole);
     let scale = count - whole;
     if i != digits.len() || count == 0 || count > 15 {
-        return slow();
+        return standard(b);
     }
     #[allow(clippy::cast_precision_loss)]
     let x = mantissa as f64 / POW10[scale];
@@ -110,7 +116,7 @@ pub fn parse_f64_bytes(b: &[u8]) -> Option<f64> {
 pub fn parse_i64(b: &[u8]) -> Option<i64> {
     let (negative, digits) = sign(b);
     if digits.is_empty() || digits.len() > 18 {
-        return std::str::from_utf8(b).ok()?.parse().ok();
+        return standard(b);
     }
     let (mut v, mut at) = (0u64, 0);
     read_digits(digits, &mut at, &mut v);
