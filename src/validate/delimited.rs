@@ -107,14 +107,6 @@ fn feed_chunk(
     Ok(())
 }
 
-impl ColumnCells<'_> {
-    /// Row `row`'s text in a chunk that is not all UTF-8: rare, so out of line.
-    #[cold]
-    fn checked_text(&self, row: usize) -> Option<&str> {
-        std::str::from_utf8(self.bytes(row)).ok()
-    }
-}
-
 /// Column `column` of a chunk's well-formed records.
 struct ColumnCells<'a> {
     data: &'a [u8],
@@ -127,6 +119,14 @@ struct ColumnCells<'a> {
     source: &'a Source,
     /// The whole chunk (and so every field) is ASCII.
     ascii: bool,
+}
+
+impl ColumnCells<'_> {
+    /// Row `row`'s text in a chunk that is not all UTF-8: rare, so out of line.
+    #[cold]
+    fn checked_text(&self, row: usize) -> Option<&str> {
+        std::str::from_utf8(self.bytes(row)).ok()
+    }
 }
 
 impl Cells for ColumnCells<'_> {

@@ -123,12 +123,85 @@ fn mask(block: &[u8], byte: u8) -> u64 {
     m
 }
 
-/// The state of [`Records::plain_records`]: where the field and the record being read start.
-struct Plain {
-    /// The current field's first byte, in the data read.
+/// The delimiters and newlines of up to 64 bytes (bit `i` for byte `i`), and the newlines
+/// among them; a short block (a chunk's tail) is padded, and the padding's bits dropped.
+#[inline]
+fn hits(block: &[u8], delimiter: u8) -> (u64, u64) {
+    let mut padded: [u8; 64];
+    let (bytes, inside) = if block.len() == 64 {
+        (block, u64::MAX)
+    } else {
+        padded = [0; 64];
+        padded[..block.len()].copy_from_slice(block);
+        (&padded[..], (1u64 << block.len()) - 1)
+    };
+    let newlines = mask(bytes, b'\n') & inside;
+    ((mask(bytes, delimiter) & inside) | newlines, newlines)
+}
+
+/// Where [`Records::plain_records`] is: the spans so far, the line, and where the field and
+/// the record being read start.
+struct Plain<'s> {
+    spans: &'s mut Vec<Span>,
+    line: u64,
+    /// The current field's first byte.
     start: usize,
     /// The current record's first span.
     first: usize,
+}
+
+impl Plain<'_> {
+    /// The delimiters and newlines `hits` of the bytes of `d` from `offset` on (bit `i` for
+    /// byte `offset + i`), `newlines` of them newlines.
+    #[inline]
+    fn block(
+        &mut self,
+        d: &[u8],
+        offset: usize,
+        mut hits: u64,
+        newlines: u64,
+        record: &mut impl FnMut(u64, usize) -> bool,
+    ) {
+        while hits != 0 {
+            let bit = hits.trailing_zeros();
+            let k = offset + bit as usize;
+            if newlines >> bit & 1 == 1 {
+                self.end_line(d, k, record);
+                self.line += 1;
+            } else {
+                self.spans.push(Span::new(self.start, k, false));
+                self.start = k + 1;
+            }
+            hits &= hits - 1;
+        }
+    }
+
+    /// The end of a line at `k` (a newline, or the end of `d`): its record, told to `record`
+    /// and dropped when it says `false`, unless the line is empty (or only `\r`). Whether it
+    /// held a record.
+    #[inline]
+    fn end_line(
+        &mut self,
+        d: &[u8],
+        k: usize,
+        record: &mut impl FnMut(u64, usize) -> bool,
+    ) -> bool {
+        let end = if k > self.start && d[k - 1] == b'\r' {
+            k - 1
+        } else {
+            k
+        };
+        let held = self.spans.len() > self.first || end > self.start;
+        if held {
+            self.spans.push(Span::new(self.start, end, false));
+            if !record(self.line, self.spans.len() - self.first) {
+                self.spans.truncate(self.first);
+            }
+        }
+        self.first = self.spans.len();
+        self.start = k + 1;
+        held
+    }
 }
 
 impl<'a> Records<'a> {
@@ -231,64 +304,21 @@ impl<'a> Records<'a> {
     /// found 64 bytes at a time.
     fn plain_records(&mut self, fields: &mut Fields, mut record: impl FnMut(u64, usize) -> bool) {
         let d = self.data;
-        let delimiter = self.delimiter;
-        let spans = &mut fields.spans;
+        let first = fields.spans.len();
         let mut at = Plain {
+            spans: &mut fields.spans,
+            line: self.line,
             start: self.pos,
-            first: spans.len(),
+            first,
         };
-        let mut line = self.line;
-        // the end of line `line` at `k` (a newline, or the data's end): whether it held a record
-        let mut end_line = |at: &mut Plain, spans: &mut Vec<Span>, k: usize, line: u64| {
-            let end = if k > at.start && d[k - 1] == b'\r' {
-                k - 1
-            } else {
-                k
-            };
-            let held = spans.len() > at.first || end > at.start;
-            if held {
-                spans.push(Span::new(at.start, end, false));
-                if !record(line, spans.len() - at.first) {
-                    spans.truncate(at.first);
-                }
-            }
-            at.first = spans.len();
-            at.start = k + 1;
-            held
-        };
-        let mut blocks = d[self.pos..].chunks_exact(64);
-        let mut offset = self.pos;
-        for block in &mut blocks {
-            let newlines = mask(block, b'\n');
-            let mut hits = mask(block, delimiter) | newlines;
-            while hits != 0 {
-                let bit = hits.trailing_zeros();
-                let k = offset + bit as usize;
-                if newlines >> bit & 1 == 1 {
-                    end_line(&mut at, spans, k, line);
-                    line += 1;
-                } else {
-                    spans.push(Span::new(at.start, k, false));
-                    at.start = k + 1;
-                }
-                hits &= hits - 1;
-            }
-            offset += 64;
+        for (i, block) in d[self.pos..].chunks(64).enumerate() {
+            let (hits, newlines) = hits(block, self.delimiter);
+            at.block(d, self.pos + 64 * i, hits, newlines, &mut record);
         }
-        for (k, b) in blocks.remainder().iter().enumerate() {
-            let k = offset + k;
-            if *b == b'\n' {
-                end_line(&mut at, spans, k, line);
-                line += 1;
-            } else if *b == delimiter {
-                spans.push(Span::new(at.start, k, false));
-                at.start = k + 1;
-            }
+        if at.end_line(d, d.len(), &mut record) {
+            at.line += 1;
         }
-        if end_line(&mut at, spans, d.len(), line) {
-            line += 1;
-        }
-        self.line = line;
+        self.line = at.line;
         self.pos = d.len();
     }
 
