@@ -371,29 +371,32 @@ mod tests {
     use super::*;
 
     /// Every record of `text` with its line, as [`Records::for_each`] reads them; `quoted`:
-    /// whether the text may hold quotes (else it is read in one pass).
-    fn read(text: &str, quoted: bool) -> (Vec<(u64, Vec<String>)>, u64) {
+    /// whether the text may hold quotes (else it is read in one pass). Records of exactly
+    /// `drop` fields are dropped, as malformed ones are, and come back without their fields.
+    fn read(text: &str, quoted: bool, drop: usize) -> (Vec<(u64, Vec<String>)>, u64) {
         let mut records = Records::new(text.as_bytes(), 1, b',', b'"', quoted);
         let mut fields = Fields::default();
         let mut found = Vec::new();
         records.for_each(&mut fields, |line, n| {
             found.push((line, n));
-            true
+            n != drop
         });
         let mut i = 0;
         let mut out = Vec::new();
         for (line, n) in found {
-            let record = (i..i + n)
+            let kept = if n == drop { 0 } else { n };
+            let record = (i..i + kept)
                 .map(|f| String::from_utf8(fields.field(text.as_bytes(), f).to_vec()).unwrap())
                 .collect();
             out.push((line, record));
-            i += n;
+            i += kept;
         }
+        assert_eq!(i, fields.len(), "the dropped records' fields are gone");
         (out, records.position().1)
     }
 
     fn all(text: &str) -> Vec<(u64, Vec<String>)> {
-        read(text, text.contains('"')).0
+        read(text, text.contains('"'), usize::MAX).0
     }
 
     #[test]
@@ -403,12 +406,18 @@ mod tests {
             let text: String = (0..rng.usize(0..300))
                 .map(|_| ['a', ',', 'b', '\n', '\r', '\u{e9}'][rng.usize(0..6)])
                 .collect();
-            assert_eq!(read(&text, false), read(&text, true), "{text:?}");
+            for drop in [usize::MAX, 2] {
+                assert_eq!(
+                    read(&text, false, drop),
+                    read(&text, true, drop),
+                    "{text:?}"
+                );
+            }
         }
         let line = "a,bb,,c\u{e9},".repeat(9);
         let text = format!("{line}\r\n\n\r\n{line}");
         let expected: Vec<String> = line.split(',').map(str::to_owned).collect();
-        let (records, lines) = read(&text, false);
+        let (records, lines) = read(&text, false, usize::MAX);
         assert_eq!(records, vec![(1, expected.clone()), (4, expected)]);
         assert_eq!(lines, 5);
     }
