@@ -6,6 +6,7 @@
 
 mod columns;
 mod delimited;
+mod dfa_table;
 pub mod drift;
 mod pattern;
 mod read;

@@ -1,13 +1,17 @@
 //! A column's `regex`, matched by a lazy DFA with a cache of its own: the `regex` crate checks
-//! a cache out of a pool on every call, which on short values costs more than the match. When
-//! the DFA gives up (say, a Unicode word boundary on non-ASCII text), `regex` answers.
+//! a cache out of a pool on every call, which on short values costs more than the match. A DFA
+//! of few states is written out in full ([`DfaTable`]) and walked with no set-up per value.
+//! When the DFA gives up (say, a Unicode word boundary on non-ASCII text), `regex` answers.
 
 use regex_automata::Input;
 use regex_automata::hybrid::dfa::{Cache, DFA};
 
+use super::dfa_table::DfaTable;
+
 #[derive(Debug)]
 pub struct Pattern {
     regex: regex::Regex,
+    table: Option<DfaTable>,
     dfa: Option<(DFA, Cache)>,
 }
 
@@ -15,6 +19,7 @@ impl Clone for Pattern {
     fn clone(&self) -> Self {
         Self {
             regex: self.regex.clone(),
+            table: self.table.clone(),
             dfa: self
                 .dfa
                 .as_ref()
@@ -26,11 +31,17 @@ impl Clone for Pattern {
 impl Pattern {
     pub fn new(pattern: &str) -> Result<Self, regex::Error> {
         let regex = regex::Regex::new(pattern)?;
-        let dfa = DFA::new(pattern).ok().map(|dfa| {
-            let cache = dfa.create_cache();
-            (dfa, cache)
-        });
-        Ok(Self { regex, dfa })
+        // a Unicode word boundary: the DFA quits on non-ASCII bytes, and `regex` answers
+        let dfa = DFA::builder()
+            .configure(DFA::config().unicode_word_boundary(true))
+            .build(pattern)
+            .ok()
+            .map(|dfa| {
+                let cache = dfa.create_cache();
+                (dfa, cache)
+            });
+        let table = dfa.as_ref().and_then(|(dfa, _)| DfaTable::new(dfa));
+        Ok(Self { regex, table, dfa })
     }
 
     pub fn as_str(&self) -> &str {
@@ -40,7 +51,11 @@ impl Pattern {
     /// Whether `text` has a match anywhere, as `regex::Regex::is_match`.
     #[inline]
     pub fn is_match(&mut self, text: &str) -> bool {
-        if let Some((dfa, cache)) = &mut self.dfa {
+        if let Some(table) = &self.table {
+            if let Some(found) = table.is_match(text.as_bytes()) {
+                return found;
+            }
+        } else if let Some((dfa, cache)) = &mut self.dfa {
             if let Ok(found) = dfa.try_search_fwd(cache, &Input::new(text).earliest(true)) {
                 return found.is_some();
             }
@@ -81,7 +96,55 @@ mod tests {
             }
         }
         assert!(Pattern::new("(").is_err());
-        // the lazy DFA, not the fallback, answers for a plain pattern
-        assert!(Pattern::new(r"^[^@]+@[^@]+\.[^@]+$").unwrap().dfa.is_some());
+        // the lazy DFA, not the fallback, answers for a plain pattern, from its table
+        let email = Pattern::new(r"^[^@]+@[^@]+\.[^@]+$").unwrap();
+        assert!(email.dfa.is_some() && email.table.is_some());
+    }
+
+    /// Random texts over a small alphabet that the patterns care about, some of them non-ASCII.
+    fn text(rng: &mut fastrand::Rng) -> String {
+        const PARTS: [&str; 14] = [
+            "a", "b", "@", ".", " ", "\n", "x", "0", "9", "é", "ü", "-", "ab", "word",
+        ];
+        (0..rng.usize(0..12))
+            .map(|_| PARTS[rng.usize(..PARTS.len())])
+            .collect()
+    }
+
+    #[test]
+    fn the_written_out_dfa_answers_as_the_regex_crate_on_random_texts() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let patterns = [
+            (r"^[^@]+@[^@]+\.[^@]+$", true),
+            (r"^[a-z]+$", true),
+            (r"b\.", true),
+            (r"^$", true),
+            (r"", true),
+            (r"a|", true),
+            (r"(?m)^b$", true),
+            (r"\d{2,3}", true),
+            (r"(?i)WORD", true),
+            // Unicode classes: more states than a table holds
+            (r"^\w+$", false),
+            // a Unicode word boundary: its DFA quits on non-ASCII, and `regex` answers
+            (r"\bword\b", true),
+            (r"[^\x00-\x7f]", true),
+            // 2^13 states: no table, the lazy DFA answers
+            (r"(a|b)*a(a|b){12}", false),
+        ];
+        for (pattern, small) in patterns {
+            let mut p = Pattern::new(pattern).unwrap();
+            assert_eq!(p.table.is_some(), small, "{pattern}");
+            let re = regex::Regex::new(pattern).unwrap();
+            if pattern == r"\bword\b" {
+                let table = p.table.as_ref().unwrap();
+                assert_eq!(table.is_match("é word".as_bytes()), None);
+                assert_eq!(table.is_match(b"a word"), Some(true));
+            }
+            for _ in 0..3000 {
+                let t = text(&mut rng);
+                assert_eq!(p.is_match(&t), re.is_match(&t), "{pattern} on {t:?}");
+            }
+        }
     }
 }
