@@ -46,7 +46,7 @@ fn split_error(source: &Source, e: SplitError) -> DataError {
 /// The records of `chunk`, read as `source` says.
 fn records<'c>(chunk: &'c Chunk, source: &Source) -> Records<'c> {
     Records::new(
-        &chunk.data,
+        chunk.data(),
         chunk.line,
         source.delimiter,
         source.quote,
@@ -79,13 +79,13 @@ fn feed_chunk(
         false
     });
     // one UTF-8 check of the whole chunk; a field is then a slice of it
-    let ascii = chunk.data.is_ascii();
-    let text = std::str::from_utf8(&chunk.data).ok();
+    let ascii = chunk.data().is_ascii();
+    let text = std::str::from_utf8(chunk.data()).ok();
     if text.is_none() {
         // the first field in the file's order that is not UTF-8 is the one to name
         for (row, line) in lines.iter().enumerate() {
             for (i, column) in columns.iter().enumerate() {
-                if std::str::from_utf8(fields.field(&chunk.data, row * width + i)).is_err() {
+                if std::str::from_utf8(fields.field(chunk.data(), row * width + i)).is_err() {
                     return Err(encoding(source, *line, Some(&column.name)));
                 }
             }
@@ -93,7 +93,7 @@ fn feed_chunk(
     }
     for (i, column) in columns.iter_mut().enumerate() {
         let cells = ColumnCells {
-            data: &chunk.data,
+            data: chunk.data(),
             text,
             fields,
             width,
@@ -178,7 +178,7 @@ fn header(chunk: &mut Chunk, source: &Source, pass: &mut Pass) -> Result<Option<
     }
     let mut names = Vec::with_capacity(width);
     for i in 0..width {
-        let field = fields.field(&chunk.data, i);
+        let field = fields.field(chunk.data(), i);
         let field = if i == 0 {
             field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field)
         } else {
@@ -188,7 +188,7 @@ fn header(chunk: &mut Chunk, source: &Source, pass: &mut Pass) -> Result<Option<
         names.push(name.to_owned());
     }
     let (end, next_line) = records.position();
-    chunk.data.drain(..end);
+    chunk.consume(end);
     chunk.line = next_line;
     pass.header(names)?;
     Ok(Some(width))

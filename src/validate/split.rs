@@ -13,10 +13,26 @@ const LONGEST: usize = 256 << 20;
 /// Whole records and the line (from 1) the first one starts on.
 #[derive(Debug, Default)]
 pub struct Chunk {
-    pub data: Vec<u8>,
+    /// The records, then bytes left from earlier chunks: the buffer stays as long as it has
+    /// grown, so reading into it again writes no zeros first.
+    buf: Vec<u8>,
+    len: usize,
     pub line: u64,
     /// Whether the chunk may hold a quote; `false`: it holds none, every record is a line.
     pub quoted: bool,
+}
+
+impl Chunk {
+    /// The chunk's bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Takes the first `n` bytes out.
+    pub fn consume(&mut self, n: usize) {
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
 }
 
 /// Why the file could not be split.
@@ -71,38 +87,51 @@ impl<R: Read> Splitter<R> {
         self.line
     }
 
-    /// Reads up to `n` more bytes into `data`; `false` at the end of the stream.
-    fn read(&mut self, data: &mut Vec<u8>, n: usize) -> Result<bool, SplitError> {
-        let before = data.len();
-        (&mut self.reader)
-            .take(n as u64)
-            .read_to_end(data)
-            .map_err(SplitError::Io)?;
-        Ok(data.len() > before)
+    /// Reads up to `n` more bytes into `chunk`; `false` at the end of the stream.
+    fn read(&mut self, chunk: &mut Chunk, n: usize) -> Result<bool, SplitError> {
+        let want = chunk.len + n;
+        if chunk.buf.len() < want {
+            chunk.buf.resize(want, 0);
+        }
+        let before = chunk.len;
+        while chunk.len < want {
+            match self.reader.read(&mut chunk.buf[chunk.len..want]) {
+                Ok(0) => break,
+                Ok(k) => chunk.len += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(SplitError::Io(e)),
+            }
+        }
+        Ok(chunk.len > before)
     }
 
     /// The next chunk into `chunk`; `false` when the stream is done.
     pub fn next_chunk(&mut self, chunk: &mut Chunk) -> Result<bool, SplitError> {
-        chunk.data.clear();
-        chunk.data.append(&mut self.carry);
-        if self.done && chunk.data.is_empty() {
+        chunk.len = 0;
+        if chunk.buf.len() < self.carry.len() {
+            chunk.buf.resize(self.carry.len(), 0);
+        }
+        chunk.buf[..self.carry.len()].copy_from_slice(&self.carry);
+        chunk.len = self.carry.len();
+        self.carry.clear();
+        if self.done && chunk.len == 0 {
             return Ok(false);
         }
         let mut want = CHUNK;
         loop {
-            if !self.done && chunk.data.len() < want {
-                let n = want - chunk.data.len();
-                self.done = !self.read(&mut chunk.data, n)?;
+            if !self.done && chunk.len < want {
+                let n = want - chunk.len;
+                self.done = !self.read(chunk, n)?;
             }
             // one search for a quote serves the split and the tokenizer (for which a quote in
             // the carried-over rest only costs the quote-aware path)
-            chunk.quoted = memchr::memchr(self.quote, &chunk.data).is_some();
+            chunk.quoted = memchr::memchr(self.quote, chunk.data()).is_some();
             if self.done {
                 break;
             }
-            if let Some(end) = last_end(&chunk.data, self.quote, chunk.quoted) {
-                self.carry.extend_from_slice(&chunk.data[end..]);
-                chunk.data.truncate(end);
+            if let Some(end) = last_end(chunk.data(), self.quote, chunk.quoted) {
+                self.carry.extend_from_slice(&chunk.data()[end..]);
+                chunk.len = end;
                 break;
             }
             if want >= LONGEST {
@@ -111,8 +140,8 @@ impl<R: Read> Splitter<R> {
             want *= 2;
         }
         chunk.line = self.line;
-        self.line += bytecount::count(&chunk.data, b'\n') as u64;
-        Ok(!chunk.data.is_empty())
+        self.line += bytecount::count(chunk.data(), b'\n') as u64;
+        Ok(chunk.len > 0)
     }
 }
 
@@ -131,9 +160,9 @@ mod tests {
         let (mut lines, mut total) = (1, 0);
         while s.next_chunk(&mut chunk).unwrap() {
             assert_eq!(chunk.line, lines);
-            assert!(chunk.data.ends_with(b"\n"));
-            lines += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
-            total += chunk.data.len();
+            assert!(chunk.data().ends_with(b"\n"));
+            lines += memchr::memchr_iter(b'\n', chunk.data()).count() as u64;
+            total += chunk.data().len();
         }
         assert_eq!(total, text.len());
     }
