@@ -29,6 +29,9 @@ pub trait Cells {
 pub(super) struct Parsed {
     values: Vec<f64>,
     ints: Vec<i64>,
+    /// A text column's hashes by `TEXT_SEED`.
+    keys: Vec<u64>,
+    /// The rows of the values (not null, of the type).
     rows: Vec<u32>,
 }
 
@@ -111,23 +114,7 @@ impl Column {
                 }
             }
         }
-        if self.rules.allowed.is_some() || self.rules.regex.is_some() || self.unique.is_some() {
-            for (k, &row) in p.rows.iter().enumerate() {
-                let row = row as usize;
-                let int = int.then(|| p.ints[k]);
-                self.text_checks(cells.line(row), text(cells, row, &self.name)?, int, None)?;
-            }
-        }
-        if self.rules.length.0.is_some() || self.rules.length.1.is_some() {
-            for &row in &p.rows {
-                let row = row as usize;
-                self.length(
-                    cells.line(row),
-                    text(cells, row, &self.name)?,
-                    cells.ascii(),
-                );
-            }
-        }
+        self.value_checks(cells, p, int)?;
         for (&x, &row) in p.values.iter().zip(&p.rows) {
             let key = hash_bits(x.to_bits());
             if !self.count_seen(key) {
@@ -141,24 +128,93 @@ impl Column {
     fn feed_text<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
         let before = self.count;
         let ascii = cells.ascii();
+        let mut p = std::mem::take(&mut self.parsed);
+        p.keys.clear();
+        p.rows.clear();
+        let (mut shortest, mut longest) = self.length;
         for row in 0..cells.len() {
-            let line = cells.line(row);
             let text = text(cells, row, &self.name)?;
             if text.is_empty() {
-                self.null(line);
+                self.null(cells.line(row));
                 continue;
             }
-            self.count += 1;
             let key = hash64(&self.hash, text.as_bytes());
-            self.text_checks(line, text, None, Some(key))?;
+            p.keys.push(key);
+            #[allow(clippy::cast_possible_truncation)]
+            p.rows.push(row as u32);
             if !self.count_seen(key) {
                 self.count_new(key, text);
             }
-            self.length(line, text, ascii);
+            let n = if ascii { text.len() } else { chars(text) } as u64;
+            shortest = shortest.min(n);
+            longest = longest.max(n);
         }
+        self.length = (shortest, longest);
+        self.count += p.rows.len() as u64;
+        let result = self.value_checks(cells, &p, false);
+        self.parsed = p;
         self.stop_early_top(before);
+        result
+    }
+
+    /// `in`, `regex`, `unique` and `length` of a chunk's values (of `p`, whose `keys` are
+    /// their hashes when it holds any), each check in a loop of its own. `int`: the column is
+    /// of whole numbers (`p.ints`), which `unique` compares by value.
+    fn value_checks<C: Cells>(
+        &mut self,
+        cells: &C,
+        p: &Parsed,
+        int: bool,
+    ) -> Result<(), DataError> {
+        if let Some(allowed) = &self.rules.allowed {
+            for (k, &row) in p.rows.iter().enumerate() {
+                let row = row as usize;
+                let text = text(cells, row, &self.name)?;
+                if !allowed.contains(text, p.keys.get(k).copied()) {
+                    self.in_tally.hit(cells.line(row), text);
+                }
+            }
+        }
+        if let Some(re) = &mut self.rules.regex {
+            for &row in &p.rows {
+                let row = row as usize;
+                let text = text(cells, row, &self.name)?;
+                if !re.is_match(text) {
+                    self.regex_tally.hit(cells.line(row), text);
+                }
+            }
+        }
+        if let Some(set) = &mut self.unique {
+            for (k, &row) in p.rows.iter().enumerate() {
+                let row = row as usize;
+                let text = text(cells, row, &self.name)?.as_bytes();
+                let line = cells.line(row);
+                if int {
+                    set.insert_int(p.ints[k], text, line)
+                } else {
+                    set.insert(text, line)
+                }
+                .map_err(DataError::Spill)?;
+            }
+        }
+        if self.rules.length.0.is_some() || self.rules.length.1.is_some() {
+            for &row in &p.rows {
+                let row = row as usize;
+                self.length(
+                    cells.line(row),
+                    text(cells, row, &self.name)?,
+                    cells.ascii(),
+                );
+            }
+        }
         Ok(())
     }
+}
+
+/// A text's length in characters.
+#[cold]
+fn chars(text: &str) -> usize {
+    text.chars().count()
 }
 
 #[cfg(test)]
