@@ -129,15 +129,15 @@ fn masks(block: &[u8], delimiter: u8) -> (u64, u64) {
     (delimiters, newlines)
 }
 
-/// [`masks`] without SSE2: a byte equal to `byte` is a zero byte of the word XOR `byte`
-/// repeated, whose high bit the carry-free test below sets; one multiplication gathers a word's
-/// eight high bits into a byte.
+/// [`masks`] without SSE2, eight bytes at a time.
 #[cfg(any(not(target_arch = "x86_64"), test))]
 fn swar_masks(block: &[u8], delimiter: u8) -> (u64, u64) {
     (mask(block, delimiter), mask(block, b'\n'))
 }
 
-/// Where `byte` is in a 64-byte `block`, eight bytes at a time (see [`swar_masks`]).
+/// Where `byte` is in a 64-byte `block`, eight bytes at a time: a byte equal to `byte` is a
+/// zero byte of the word XOR `byte` repeated, whose high bit the carry-free test below sets;
+/// one multiplication gathers a word's eight high bits into a byte.
 #[cfg(any(not(target_arch = "x86_64"), test))]
 fn mask(block: &[u8], byte: u8) -> u64 {
     const LOW: u64 = 0x0101_0101_0101_0101;

@@ -13,8 +13,8 @@ const LONGEST: usize = 256 << 20;
 /// Whole records and the line (from 1) the first one starts on.
 #[derive(Debug, Default)]
 pub struct Chunk {
-    /// The records, then bytes left from earlier chunks: the buffer stays as long as it has
-    /// grown, so reading into it again writes no zeros first.
+    /// The records are its first `len` bytes. It keeps the length it has grown to, so reading
+    /// into it again writes no zeros first; what lies past `len` is left from earlier chunks.
     buf: Vec<u8>,
     len: usize,
     pub line: u64,
@@ -107,7 +107,6 @@ impl<R: Read> Splitter<R> {
 
     /// The next chunk into `chunk`; `false` when the stream is done.
     pub fn next_chunk(&mut self, chunk: &mut Chunk) -> Result<bool, SplitError> {
-        chunk.len = 0;
         if chunk.buf.len() < self.carry.len() {
             chunk.buf.resize(self.carry.len(), 0);
         }

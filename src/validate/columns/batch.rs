@@ -61,6 +61,7 @@ impl Column {
         let mut p = std::mem::take(&mut self.parsed);
         p.values.clear();
         p.ints.clear();
+        p.keys.clear();
         p.rows.clear();
         for row in 0..cells.len() {
             let bytes = cells.bytes(row);
