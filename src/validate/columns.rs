@@ -92,6 +92,16 @@ impl Tally {
     }
 }
 
+/// A text's length in characters; `ascii`: it is known to be ASCII (then it is its bytes).
+#[inline]
+fn char_len(text: &str, ascii: bool) -> u64 {
+    (if ascii || text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }) as u64
+}
+
 /// The seed of the hash of a cell's text (top values, distinct count, `in`).
 const TEXT_SEED: u64 = 0;
 
@@ -426,11 +436,7 @@ impl Column {
     /// the cell is known to be ASCII.
     #[inline]
     fn length(&mut self, row: u64, text: &str, ascii: bool) {
-        let n = if ascii || text.is_ascii() {
-            text.len()
-        } else {
-            text.chars().count()
-        } as u64;
+        let n = char_len(text, ascii);
         self.length = (self.length.0.min(n), self.length.1.max(n));
         let (lo, hi) = self.rules.length;
         if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {

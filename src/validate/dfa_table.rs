@@ -3,7 +3,7 @@
 //! table. A match then costs a table load per byte, and none of the lazy DFA's
 //! per-search set-up. Built only when the DFA has few states; the lazy DFA answers otherwise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use regex_automata::Anchored;
 use regex_automata::hybrid::LazyStateID;
@@ -40,13 +40,15 @@ impl DfaTable {
         let mut cache = dfa.create_cache();
         let config = start::Config::new().anchored(Anchored::No);
         let first = dfa.start_state(&mut cache, &config).ok()?;
-        // every state that goes on, with its moves: on each byte, then at the end of the text
+        // every state reached, once, in the order found; those that go on with their moves (on
+        // each byte, then at the end of the text)
         let mut found = vec![first];
-        let mut moves: HashMap<LazyStateID, Vec<LazyStateID>> = HashMap::new();
+        let mut seen = HashSet::from([first]);
+        let mut plain: Vec<(LazyStateID, Vec<LazyStateID>)> = Vec::new();
         let mut at = 0;
         while let Some(&id) = found.get(at) {
             at += 1;
-            if ends(id) || moves.contains_key(&id) {
+            if ends(id) {
                 continue;
             }
             let mut row = Vec::with_capacity(257);
@@ -54,9 +56,9 @@ impl DfaTable {
                 row.push(dfa.next_state(&mut cache, id, b).ok()?);
             }
             row.push(dfa.next_eoi_state(&mut cache, id).ok()?);
-            found.extend(row.iter().copied().filter(|n| !moves.contains_key(n)));
-            moves.insert(id, row);
-            if moves.len() > MAX_STATES {
+            found.extend(row.iter().copied().filter(|n| seen.insert(*n)));
+            plain.push((id, row));
+            if plain.len() > MAX_STATES {
                 return None;
             }
         }
@@ -64,24 +66,14 @@ impl DfaTable {
         if cache.clear_count() > 0 {
             return None;
         }
-        let mut rows: HashMap<LazyStateID, usize> = HashMap::new();
-        let mut matches: Vec<LazyStateID> = found
-            .iter()
-            .copied()
-            .filter(LazyStateID::is_match)
+        // rows: dead, quit, the match states, then the states that go on
+        let matches = found.iter().copied().filter(LazyStateID::is_match);
+        let rows: HashMap<LazyStateID, usize> = matches
+            .chain(plain.iter().map(|(id, _)| *id))
+            .zip(2..)
             .collect();
-        matches.sort_unstable();
-        matches.dedup();
-        for (k, id) in matches.iter().enumerate() {
-            rows.insert(*id, 2 + k);
-        }
-        let special = 2 + matches.len();
-        let mut plain: Vec<LazyStateID> = moves.keys().copied().collect();
-        plain.sort_unstable();
-        for (k, id) in plain.iter().enumerate() {
-            rows.insert(*id, special + k);
-        }
-        if special + plain.len() > MAX_STATES {
+        let special = rows.len() - plain.len() + 2;
+        if rows.len() + 2 > MAX_STATES {
             return None;
         }
         // a row `<< 8`: below MAX_STATES << 8, so it fits
@@ -99,16 +91,15 @@ impl DfaTable {
             .into_boxed_slice()
             .try_into()
             .ok()?;
-        let mut eoi = vec![0u16; special + plain.len()];
+        let mut eoi = vec![0u16; rows.len() + 2];
         // the states that end a search move to themselves
         for row in 0..special {
             let here = u16::try_from(row << 8).ok()?;
             table[row << 8..(row + 1) << 8].fill(here);
             eoi[row] = here;
         }
-        for id in &plain {
+        for (id, to) in &plain {
             let row = rows[id];
-            let to = &moves[id];
             for (b, next) in to[..256].iter().enumerate() {
                 table[row << 8 | b] = row_of(*next);
             }

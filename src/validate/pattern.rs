@@ -11,19 +11,24 @@ use super::dfa_table::DfaTable;
 #[derive(Debug)]
 pub struct Pattern {
     regex: regex::Regex,
-    table: Option<DfaTable>,
-    dfa: Option<(DFA, Cache)>,
+    dfa: Option<Dfa>,
+}
+
+/// The DFA that answers before `regex`: written out when small, else lazy.
+#[derive(Debug)]
+enum Dfa {
+    Table(DfaTable),
+    Lazy(Box<(DFA, Cache)>),
 }
 
 impl Clone for Pattern {
     fn clone(&self) -> Self {
         Self {
             regex: self.regex.clone(),
-            table: self.table.clone(),
-            dfa: self
-                .dfa
-                .as_ref()
-                .map(|(dfa, _)| (dfa.clone(), dfa.create_cache())),
+            dfa: self.dfa.as_ref().map(|dfa| match dfa {
+                Dfa::Table(table) => Dfa::Table(table.clone()),
+                Dfa::Lazy(lazy) => Dfa::Lazy(Box::new((lazy.0.clone(), lazy.0.create_cache()))),
+            }),
         }
     }
 }
@@ -37,11 +42,14 @@ impl Pattern {
             .build(pattern)
             .ok()
             .map(|dfa| {
-                let cache = dfa.create_cache();
-                (dfa, cache)
+                if let Some(table) = DfaTable::new(&dfa) {
+                    Dfa::Table(table)
+                } else {
+                    let cache = dfa.create_cache();
+                    Dfa::Lazy(Box::new((dfa, cache)))
+                }
             });
-        let table = dfa.as_ref().and_then(|(dfa, _)| DfaTable::new(dfa));
-        Ok(Self { regex, table, dfa })
+        Ok(Self { regex, dfa })
     }
 
     pub fn as_str(&self) -> &str {
@@ -51,14 +59,18 @@ impl Pattern {
     /// Whether `text` has a match anywhere, as `regex::Regex::is_match`.
     #[inline]
     pub fn is_match(&mut self, text: &str) -> bool {
-        if let Some(table) = &self.table {
-            if let Some(found) = table.is_match(text.as_bytes()) {
-                return found;
+        let found = match &mut self.dfa {
+            Some(Dfa::Table(table)) => table.is_match(text.as_bytes()),
+            Some(Dfa::Lazy(lazy)) => {
+                let (dfa, cache) = &mut **lazy;
+                dfa.try_search_fwd(cache, &Input::new(text).earliest(true))
+                    .ok()
+                    .map(|m| m.is_some())
             }
-        } else if let Some((dfa, cache)) = &mut self.dfa {
-            if let Ok(found) = dfa.try_search_fwd(cache, &Input::new(text).earliest(true)) {
-                return found.is_some();
-            }
+            None => None,
+        };
+        if let Some(found) = found {
+            return found;
         }
         self.regex.is_match(text)
     }
@@ -67,6 +79,15 @@ impl Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Pattern {
+        fn table(&self) -> Option<&DfaTable> {
+            match &self.dfa {
+                Some(Dfa::Table(table)) => Some(table),
+                _ => None,
+            }
+        }
+    }
 
     #[test]
     fn the_dfa_answers_as_the_regex_crate() {
@@ -98,7 +119,7 @@ mod tests {
         assert!(Pattern::new("(").is_err());
         // the lazy DFA, not the fallback, answers for a plain pattern, from its table
         let email = Pattern::new(r"^[^@]+@[^@]+\.[^@]+$").unwrap();
-        assert!(email.dfa.is_some() && email.table.is_some());
+        assert!(email.table().is_some());
     }
 
     /// Random texts over a small alphabet that the patterns care about, some of them non-ASCII.
@@ -134,10 +155,12 @@ mod tests {
         ];
         for (pattern, small) in patterns {
             let mut p = Pattern::new(pattern).unwrap();
-            assert_eq!(p.table.is_some(), small, "{pattern}");
+            assert_eq!(p.table().is_some(), small, "{pattern}");
+            // too many states for a table: the lazy DFA answers
+            assert_eq!(matches!(p.dfa, Some(Dfa::Lazy(..))), !small, "{pattern}");
             let re = regex::Regex::new(pattern).unwrap();
             if pattern == r"\bword\b" {
-                let table = p.table.as_ref().unwrap();
+                let table = p.table().unwrap();
                 assert_eq!(table.is_match("é word".as_bytes()), None);
                 assert_eq!(table.is_match(b"a word"), Some(true));
             }

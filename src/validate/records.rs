@@ -115,14 +115,14 @@ fn masks(block: &[u8], delimiter: u8) -> (u64, u64) {
         set_splat_i8_m128i(delimiter as i8),
         set_splat_i8_m128i(b'\n' as i8),
     );
+    // a mask of 16 bits, in the low half of the i32
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    let bits = |m| u64::from(move_mask_i8_m128i(m) as u16);
     let (mut delimiters, mut newlines) = (0u64, 0u64);
     for (i, lane) in block.chunks_exact(16).enumerate() {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(lane);
         let v = load_unaligned_m128i(&bytes);
-        // a mask of 16 bits, in the low half of the i32
-        #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-        let bits = |m| u64::from(move_mask_i8_m128i(m) as u16);
         delimiters |= bits(cmp_eq_mask_i8_m128i(v, d)) << (16 * i);
         newlines |= bits(cmp_eq_mask_i8_m128i(v, n)) << (16 * i);
     }

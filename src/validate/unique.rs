@@ -2,8 +2,8 @@
 //! has a chance below 10^-20 at a billion rows; whole numbers of an `int` column are keyed by
 //! value) and row go to one of [`PARTS`] partitions by the hash's top bits; past a cap of keys
 //! the partitions are appended to a temporary file. At the end each partition, a small slice of
-//! the keys, is sorted on its own, in place (a table of them would hold as much again): equal
-//! neighbours are the repeats. A small table of the first keys finds early repeats while their
+//! the keys, is sorted on its own, in place (a radix pass on one byte, then comparisons; a
+//! table of them would hold as much again): equal neighbours are the repeats. A small table of the first keys finds early repeats while their
 //! value is at hand, so the report can show it; a repeat found only at the end shows the row it
 //! repeats.
 

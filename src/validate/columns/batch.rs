@@ -1,9 +1,9 @@
-//! A column down one chunk's rows at a time, by its declared type: `int` and `float` columns
-//! parse every cell first, then run each check and statistic over the parsed values in its own
-//! loop; `string` columns skip the per-cell dispatch of [`Column::cell`]. Cells that break the
-//! type, and columns of other types, go through [`Column::cell`], so the results are the same.
+//! A column down one chunk's rows at a time, by its declared type: `int`, `float` and `string`
+//! columns take in every cell first (parsed, or hashed with its length), then run each check
+//! and statistic over the values in its own loop. Cells that break the type, and columns of
+//! other types, go through [`Column::cell`], so the results are the same.
 
-use super::{Column, is_integral};
+use super::{Column, char_len, is_integral};
 use crate::config::model::ColumnType;
 use crate::validate::DataError;
 use crate::validate::sketch::{hash_bits, hash64};
@@ -146,7 +146,7 @@ impl Column {
             if !self.count_seen(key) {
                 self.count_new(key, text);
             }
-            let n = if ascii { text.len() } else { chars(text) } as u64;
+            let n = char_len(text, ascii);
             shortest = shortest.min(n);
             longest = longest.max(n);
         }
@@ -210,12 +210,6 @@ impl Column {
         }
         Ok(())
     }
-}
-
-/// A text's length in characters.
-#[cold]
-fn chars(text: &str) -> usize {
-    text.chars().count()
 }
 
 #[cfg(test)]
