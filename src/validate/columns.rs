@@ -8,7 +8,7 @@ use ahash::HashSet;
 
 use super::DataError;
 use super::pattern::Pattern;
-use super::sketch::{Hll, Moments, Reservoir, TopValues, hash_bits, hash64, hasher};
+use super::sketch::{Hll, Moments, Reservoir, TopValues, hash_bits, hash_text};
 use super::unique::Unique;
 use super::value::{Cell, parse_bool, parse_date, parse_datetime, parse_f64, parse_i64};
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
@@ -102,13 +102,10 @@ fn char_len(text: &str, ascii: bool) -> u64 {
     }) as u64
 }
 
-/// The seed of the hash of a cell's text (top values, distinct count, `in`).
-const TEXT_SEED: u64 = 0;
-
 /// The allowed values of `in`: a list when short, where comparing hashes beats a table.
 #[derive(Debug, Clone)]
 enum Allowed {
-    /// Each value with its hash by [`TEXT_SEED`].
+    /// Each value with its [`hash_text`].
     Few(Vec<(u64, Box<str>)>),
     Many(HashSet<String>),
 }
@@ -117,10 +114,9 @@ impl Allowed {
     fn new(values: impl Iterator<Item = String>) -> Self {
         let list: Vec<String> = values.collect();
         if list.len() <= 16 {
-            let state = hasher(TEXT_SEED);
             Self::Few(
                 list.into_iter()
-                    .map(|v| (hash64(&state, v.as_bytes()), v.into_boxed_str()))
+                    .map(|v| (hash_text(v.as_bytes()), v.into_boxed_str()))
                     .collect(),
             )
         } else {
@@ -128,7 +124,7 @@ impl Allowed {
         }
     }
 
-    /// Whether `text` is allowed; `hash`: its hash by [`TEXT_SEED`], when at hand.
+    /// Whether `text` is allowed; `hash`: its [`hash_text`], when at hand.
     #[inline]
     fn contains(&self, text: &str, hash: Option<u64>) -> bool {
         match (self, hash) {
@@ -172,7 +168,6 @@ pub struct Column {
     all_int: bool,
     non_numeric: u64,
     hll: Hll,
-    hash: ahash::RandomState,
     top: TopValues,
     /// The shortest and longest value in characters (`u64::MAX`, 0 before any).
     length: (u64, u64),
@@ -232,7 +227,6 @@ impl Column {
             all_int: true,
             non_numeric: 0,
             hll: Hll::default(),
-            hash: hasher(TEXT_SEED),
             top: TopValues::new(TOP_CAP),
             length: (u64::MAX, 0),
             buf: String::new(),
@@ -415,10 +409,7 @@ impl Column {
         };
         self.text_checks(row, text, int, None)?;
         // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
-        let key = number.map_or_else(
-            || hash64(&self.hash, text.as_bytes()),
-            |x| hash_bits(x.to_bits()),
-        );
+        let key = number.map_or_else(|| hash_text(text.as_bytes()), |x| hash_bits(x.to_bits()));
         if !self.count_seen(key) {
             self.count_new(key, text);
         }
@@ -521,7 +512,7 @@ impl Column {
     }
 
     /// `allowed`, `regex` and `unique` of a cell; `int` is its value in an `int` column, which
-    /// `unique` compares by value; `hash` its text's hash by [`TEXT_SEED`] when at hand.
+    /// `unique` compares by value; `hash` its text's [`hash_text`] when at hand.
     #[inline]
     fn text_checks(
         &mut self,

@@ -36,8 +36,12 @@ impl Moments {
             self.max = x;
             self.shift = x;
         } else {
-            self.min = self.min.min(x);
-            self.max = self.max.max(x);
+            if x < self.min {
+                self.min = x;
+            }
+            if x > self.max {
+                self.max = x;
+            }
         }
         self.n += 1;
         let d = x - self.shift;
@@ -64,8 +68,13 @@ impl Moments {
             if x.is_nan() {
                 continue;
             }
-            min = min.min(x);
-            max = max.max(x);
+            // plain compares: NaN is skipped above, so `f64::min`'s NaN handling is not needed
+            if x < min {
+                min = x;
+            }
+            if x > max {
+                max = x;
+            }
             n += 1;
             let d = x - shift;
             sum += d;
@@ -352,7 +361,7 @@ impl Hll {
     }
 }
 
-/// The hasher of tables whose keys are hashes already (top values, `unique`): it uses their
+/// The hasher of tables whose keys are hashes already (`unique`'s early table): it uses their
 /// low 64 bits as they are.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HashKey(u64);
@@ -378,26 +387,55 @@ impl std::hash::Hasher for HashKey {
     }
 }
 
-/// A table keyed by a value's 64-bit hash (two of 10 000 values share one with a chance of
-/// about 3 in 10^12).
-type ByHash<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<HashKey>>;
-
-/// Exact counts of the values seen (by their hash, numbers by value), until there are more than
-/// `cap` distinct ones; then it stops (the column has too many values for "most frequent" to
-/// mean much).
+/// Exact counts of the values seen (by their 64-bit hash, numbers by value; two of 10 000 texts
+/// share a hash with a chance of about 3 in 10^12), until there are more than `cap` distinct
+/// ones; then it stops (the column has too many values for "most frequent" to mean much).
+///
+/// An open-addressing table of its own: a hash's top bits pick its slot, the next slots follow
+/// when that one is taken, and at most half the slots are used. A value seen before costs one
+/// or two compares of a 16-byte slot, where a general hash map's group probe costs about twice
+/// as many instructions.
 #[derive(Debug, Clone)]
 pub struct TopValues {
-    counts: ByHash<(u64, Box<str>)>,
+    /// `(hash, count)`; a count of 0 marks a free slot.
+    slots: Vec<(u64, u64)>,
+    /// The text of each used slot's first occurrence.
+    texts: Vec<Box<str>>,
+    /// `64 - log2(slots)`: the shift that leaves a hash's slot.
+    shift: u32,
+    used: usize,
     cap: usize,
     pub given_up: bool,
 }
 
+/// Slots of a new table (grown by doubling).
+const FIRST_SLOTS: usize = 16;
+
 impl TopValues {
     pub fn new(cap: usize) -> Self {
         Self {
-            counts: ByHash::default(),
+            slots: Vec::new(),
+            texts: Vec::new(),
+            shift: 64,
+            used: 0,
             cap,
             given_up: false,
+        }
+    }
+
+    /// The slot of `hash`: where it is, or the free one where it would go.
+    #[inline]
+    fn slot(&self, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        // a table with slots has a shift below 64
+        #[allow(clippy::cast_possible_truncation)]
+        let mut i = (hash >> self.shift) as usize;
+        loop {
+            let (h, count) = self.slots[i];
+            if count == 0 || h == hash {
+                return i;
+            }
+            i = (i + 1) & mask;
         }
     }
 
@@ -408,55 +446,107 @@ impl TopValues {
         if self.bump(hash) {
             return true;
         }
-        if self.counts.len() >= self.cap {
+        if self.used >= self.cap {
             return false;
         }
-        self.counts.insert(hash, (1, value.into()));
+        self.insert(hash, 1, value.into());
         true
     }
 
     /// Counts a value seen before; `false` when it is new (then [`Self::add`] it).
     #[inline]
     pub fn bump(&mut self, hash: u64) -> bool {
-        match self.counts.get_mut(&hash) {
-            Some(c) => {
-                c.0 += 1;
-                true
-            }
-            None => false,
+        if self.slots.is_empty() {
+            return false;
         }
+        let i = self.slot(hash);
+        let slot = &mut self.slots[i];
+        if slot.1 == 0 {
+            return false;
+        }
+        slot.1 += 1;
+        true
+    }
+
+    /// Puts a value not in the table in, with its count, growing the table to keep it at most
+    /// half full.
+    fn insert(&mut self, hash: u64, count: u64, text: Box<str>) {
+        if (self.used + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let i = self.slot(hash);
+        self.slots[i] = (hash, count);
+        self.texts[i] = text;
+        self.used += 1;
+    }
+
+    fn grow(&mut self) {
+        let n = (self.slots.len() * 2).max(FIRST_SLOTS);
+        let slots = std::mem::replace(&mut self.slots, vec![(0, 0); n]);
+        let texts = std::mem::replace(&mut self.texts, vec![Box::default(); n]);
+        self.shift = 64 - n.trailing_zeros();
+        for ((hash, count), text) in slots.into_iter().zip(texts) {
+            if count > 0 {
+                let i = self.slot(hash);
+                self.slots[i] = (hash, count);
+                self.texts[i] = text;
+            }
+        }
+    }
+
+    /// The used slots: hash, count and text.
+    fn entries(&self) -> impl Iterator<Item = (u64, u64, &str)> + '_ {
+        self.slots
+            .iter()
+            .zip(&self.texts)
+            .filter(|((_, count), _)| *count > 0)
+            .map(|((hash, count), text)| (*hash, *count, &**text))
     }
 
     /// The hashes of the distinct values counted.
     pub fn hashes(&self) -> impl Iterator<Item = u64> + '_ {
-        self.counts.keys().copied()
+        self.entries().map(|(hash, _, _)| hash)
+    }
+
+    /// Whether `hash` has been counted.
+    fn contains(&self, hash: u64) -> bool {
+        !self.slots.is_empty() && self.slots[self.slot(hash)].1 > 0
     }
 
     /// Whether the values of both tables together are more than the cap.
     pub fn overflows_with(&self, other: &Self) -> bool {
-        let new = other
-            .counts
-            .keys()
-            .filter(|k| !self.counts.contains_key(*k))
-            .count();
-        self.counts.len() + new > self.cap
+        let new = other.hashes().filter(|h| !self.contains(*h)).count();
+        self.used + new > self.cap
     }
 
     pub fn give_up(&mut self) {
         self.given_up = true;
-        self.counts = ByHash::default();
+        self.slots = Vec::new();
+        self.texts = Vec::new();
+        self.shift = 64;
+        self.used = 0;
     }
 
     /// Takes in the counts of other values (the caller checks [`Self::overflows_with`] first).
     pub fn merge(&mut self, other: Self) {
-        for (hash, (count, text)) in other.counts {
-            self.counts.entry(hash).or_insert((0, text)).0 += count;
+        for ((hash, count), text) in other.slots.into_iter().zip(other.texts) {
+            if count == 0 {
+                continue;
+            }
+            if !self.slots.is_empty() {
+                let i = self.slot(hash);
+                if self.slots[i].1 > 0 {
+                    self.slots[i].1 += count;
+                    continue;
+                }
+            }
+            self.insert(hash, count, text);
         }
     }
 
     /// The `n` most frequent, most frequent first (ties by value).
     pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(&str, u64)> = self.counts.values().map(|(c, k)| (&**k, *c)).collect();
+        let mut all: Vec<(&str, u64)> = self.entries().map(|(_, c, k)| (k, c)).collect();
         all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         all.into_iter()
             .take(n)
@@ -465,7 +555,7 @@ impl TopValues {
     }
 
     pub fn distinct(&self) -> usize {
-        self.counts.len()
+        self.used
     }
 }
 
@@ -481,10 +571,18 @@ pub fn hash_bits(bits: u64) -> u64 {
     x ^ (x >> 33)
 }
 
-/// A 64-bit hash of a value's text, for the HLL.
+/// The seed of [`hash_text`]: fixed, so a file's sketches are the same on every run.
+const TEXT_SEED: u64 = 0x2545_f491_4f6c_dd1d;
+
+/// A 64-bit hash of a value's text (top values, distinct count, `in`): foldhash's quality
+/// variant, which reads a text of up to 16 bytes in two loads and mixes it in two folded
+/// multiplies.
 #[inline]
-pub fn hash64(state: &ahash::RandomState, bytes: &[u8]) -> u64 {
-    state.hash_one(bytes)
+pub fn hash_text(bytes: &[u8]) -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = foldhash::quality::FixedState::with_seed(TEXT_SEED).build_hasher();
+    h.write(bytes);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -583,13 +681,12 @@ mod tests {
     #[test]
     #[allow(clippy::cast_precision_loss)]
     fn hll_counts_distinct_values_within_a_few_percent() {
-        let state = hasher(0);
         for n in [10u64, 1_000, 200_000] {
             let mut hll = Hll::default();
             let mut numbers = Hll::default();
             for i in 0..n {
-                hll.add_hash(hash64(&state, i.to_string().as_bytes()));
-                hll.add_hash(hash64(&state, i.to_string().as_bytes()));
+                hll.add_hash(hash_text(i.to_string().as_bytes()));
+                hll.add_hash(hash_text(i.to_string().as_bytes()));
                 numbers.add_hash(hash_bits((i as f64 * 0.5).to_bits()));
             }
             for est in [hll.estimate(), numbers.estimate()] {
@@ -600,9 +697,70 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::cast_precision_loss)]
+    fn the_text_hash_leaves_the_distinct_count_unbiased_on_look_alike_texts() {
+        // texts that differ in a few digits, short (one or two loads) and long (the block loop)
+        let families: [fn(u64) -> String; 6] = [
+            |i| format!("{i}"),
+            |i| format!("c{i}"),
+            |i| format!("city{}", i * 7),
+            |i| format!("user{i}@example.com"),
+            |i| format!("{i:016}"),
+            |i| format!("2026-11-{:02}T{i:08}", i % 28 + 1),
+        ];
+        let n = 100_000u64;
+        let mut total = 0.0;
+        for family in families {
+            let mut hll = Hll::default();
+            for i in 0..n {
+                hll.add_hash(hash_text(family(i).as_bytes()));
+            }
+            let err = (hll.estimate() as f64 - n as f64) / n as f64;
+            assert!(err.abs() < 0.05, "{}: {err}", family(1));
+            total += err;
+        }
+        // six estimates with a standard error of 1.6% each: their mean's is 0.65%
+        assert!((total / 6.0).abs() < 0.02, "mean error {}", total / 6.0);
+    }
+
+    #[test]
+    fn top_values_count_as_a_map_does_through_growth_and_merges() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for distinct in [1usize, 7, 300, 5_000] {
+            // hashes that share their top bits (one slot) and spread ones
+            let hashes: Vec<u64> = (0..distinct)
+                .map(|i| match i % 3 {
+                    0 => rng.u64(0..64),
+                    _ => rng.u64(..),
+                })
+                .collect();
+            let (mut a, mut b) = (TopValues::new(10_000), TopValues::new(10_000));
+            let mut expected = std::collections::HashMap::<u64, (u64, String)>::new();
+            for n in 0..20_000 {
+                let h = hashes[rng.usize(0..distinct)];
+                let text = format!("{h}-{n}");
+                let table = if n % 2 == 0 { &mut a } else { &mut b };
+                assert!(table.add(h, &text));
+                expected.entry(h).or_insert((0, text)).0 += 1;
+            }
+            assert!(!a.overflows_with(&b));
+            a.merge(b);
+            assert_eq!(a.distinct(), expected.len());
+            let mut got: Vec<(u64, u64)> = a.entries().map(|(h, c, _)| (h, c)).collect();
+            let mut want: Vec<(u64, u64)> = expected.iter().map(|(h, (c, _))| (*h, *c)).collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{distinct} distinct");
+            // a text is of its value's first occurrence in the table merged into
+            for (h, _, text) in a.entries() {
+                assert!(text.starts_with(&format!("{h}-")), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn top_values_give_up_past_the_cap() {
-        let state = hasher(0);
-        let add = |top: &mut TopValues, v: &str| top.add(hash64(&state, v.as_bytes()), v);
+        let add = |top: &mut TopValues, v: &str| top.add(hash_text(v.as_bytes()), v);
         let mut full = TopValues::new(3);
         let mut top = TopValues::new(3);
         let mut other = TopValues::new(3);

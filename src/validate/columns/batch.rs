@@ -6,7 +6,7 @@
 use super::{Column, char_len, is_integral};
 use crate::config::model::ColumnType;
 use crate::validate::DataError;
-use crate::validate::sketch::{hash_bits, hash64};
+use crate::validate::sketch::{hash_bits, hash_text};
 use crate::validate::value::{Cell, parse_f64_bytes, parse_i64};
 
 /// One column's cells of a chunk, row after row.
@@ -29,7 +29,7 @@ pub trait Cells {
 pub(super) struct Parsed {
     values: Vec<f64>,
     ints: Vec<i64>,
-    /// A text column's hashes by `TEXT_SEED`.
+    /// A text column's hashes ([`hash_text`]).
     keys: Vec<u64>,
     /// The rows of the values (not null, of the type).
     rows: Vec<u32>,
@@ -139,7 +139,7 @@ impl Column {
                 self.null(cells.line(row));
                 continue;
             }
-            let key = hash64(&self.hash, text.as_bytes());
+            let key = hash_text(text.as_bytes());
             p.keys.push(key);
             #[allow(clippy::cast_possible_truncation)]
             p.rows.push(row as u32);
