@@ -392,9 +392,10 @@ impl std::hash::Hasher for HashKey {
 /// ones; then it stops (the column has too many values for "most frequent" to mean much).
 ///
 /// An open-addressing table of its own: a hash's top bits pick its slot, the next slots follow
-/// when that one is taken, and at most half the slots are used. A value seen before costs one
-/// or two compares of a 16-byte slot, where a general hash map's group probe costs about twice
-/// as many instructions.
+/// when that one is taken, and at most three quarters of the slots are used (10 000 values take
+/// 16 384 slots of 32 bytes, as a general hash map's buckets would). A value seen before costs
+/// one or two compares of a 16-byte slot, where a general hash map's group probe costs about
+/// twice as many instructions.
 #[derive(Debug, Clone)]
 pub struct TopValues {
     /// `(hash, count)`; a count of 0 marks a free slot.
@@ -469,9 +470,9 @@ impl TopValues {
     }
 
     /// Puts a value not in the table in, with its count, growing the table to keep it at most
-    /// half full.
+    /// three quarters full.
     fn insert(&mut self, hash: u64, count: u64, text: Box<str>) {
-        if (self.used + 1) * 2 > self.slots.len() {
+        if (self.used + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
         let i = self.slot(hash);
@@ -746,6 +747,12 @@ mod tests {
             assert!(!a.overflows_with(&b));
             a.merge(b);
             assert_eq!(a.distinct(), expected.len());
+            // at most three quarters full, and not sparser than it needs to be
+            assert!(a.used * 4 <= a.slots.len() * 3, "{distinct} distinct");
+            assert!(
+                a.slots.len() <= (a.used * 8 / 3).max(FIRST_SLOTS),
+                "{distinct} distinct"
+            );
             let mut got: Vec<(u64, u64)> = a.entries().map(|(h, c, _)| (h, c)).collect();
             let mut want: Vec<(u64, u64)> = expected.iter().map(|(h, (c, _))| (*h, *c)).collect();
             got.sort_unstable();
