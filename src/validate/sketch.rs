@@ -3,16 +3,6 @@
 //! its settings and each mergeable (the workers of a file merge theirs at the end); and the
 //! hashes they share.
 
-/// Fixed seeds so a file's sketches are the same on every run.
-pub fn hasher(seed: u64) -> ahash::RandomState {
-    ahash::RandomState::with_seeds(
-        0x243f_6a88_85a3_08d3 ^ seed,
-        0x1319_8a2e_0370_7344,
-        0xa409_3822_299f_31d0,
-        0x082e_fa98_ec4e_6c89,
-    )
-}
-
 /// Count, mean, variance, min and max in one pass: sums of the values and their squares,
 /// shifted by the first value so that a large mean does not cancel the variance away.
 #[derive(Debug, Clone, Default)]
@@ -361,49 +351,21 @@ impl Hll {
     }
 }
 
-/// The hasher of tables whose keys are hashes already (`unique`'s early table): it uses their
-/// low 64 bits as they are.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HashKey(u64);
-
-impl std::hash::Hasher for HashKey {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-
-    #[allow(clippy::cast_possible_truncation)]
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64;
-    }
-}
-
 /// Exact counts of the values seen (by their 64-bit hash, numbers by value; two of 10 000 texts
 /// share a hash with a chance of about 3 in 10^12), until there are more than `cap` distinct
 /// ones; then it stops (the column has too many values for "most frequent" to mean much).
 ///
-/// An open-addressing table of its own: a hash's top bits pick its slot, the next slots follow
+/// An open-addressing table of its own: a hash's low bits pick its slot, the next slots follow
 /// when that one is taken, and at most three quarters of the slots are used (10 000 values take
 /// 16 384 slots of 32 bytes, as a general hash map's buckets would). A value seen before costs
 /// one or two compares of a 16-byte slot, where a general hash map's group probe costs about
 /// twice as many instructions.
 #[derive(Debug, Clone)]
 pub struct TopValues {
-    /// `(hash, count)`; a count of 0 marks a free slot.
+    /// `(hash, count)`, a power of two of them (or none); a count of 0 marks a free slot.
     slots: Vec<(u64, u64)>,
     /// The text of each used slot's first occurrence.
     texts: Vec<Box<str>>,
-    /// `64 - log2(slots)`: the shift that leaves a hash's slot.
-    shift: u32,
     used: usize,
     cap: usize,
     pub given_up: bool,
@@ -417,20 +379,18 @@ impl TopValues {
         Self {
             slots: Vec::new(),
             texts: Vec::new(),
-            shift: 64,
             used: 0,
             cap,
             given_up: false,
         }
     }
 
-    /// The slot of `hash`: where it is, or the free one where it would go.
+    /// The slot of `hash`: where it is, or the free one where it would go. The table has slots.
     #[inline]
     fn slot(&self, hash: u64) -> usize {
         let mask = self.slots.len() - 1;
-        // a table with slots has a shift below 64
         #[allow(clippy::cast_possible_truncation)]
-        let mut i = (hash >> self.shift) as usize;
+        let mut i = hash as usize & mask;
         loop {
             let (h, count) = self.slots[i];
             if count == 0 || h == hash {
@@ -438,6 +398,16 @@ impl TopValues {
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// The slot that counts `hash`, `None` when it has not been seen.
+    #[inline]
+    fn find(&self, hash: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let i = self.slot(hash);
+        (self.slots[i].1 > 0).then_some(i)
     }
 
     /// One value, by its hash; the text of its first occurrence is kept. `false` when the value
@@ -457,42 +427,37 @@ impl TopValues {
     /// Counts a value seen before; `false` when it is new (then [`Self::add`] it).
     #[inline]
     pub fn bump(&mut self, hash: u64) -> bool {
-        if self.slots.is_empty() {
-            return false;
+        match self.find(hash) {
+            Some(i) => {
+                self.slots[i].1 += 1;
+                true
+            }
+            None => false,
         }
-        let i = self.slot(hash);
-        let slot = &mut self.slots[i];
-        if slot.1 == 0 {
-            return false;
-        }
-        slot.1 += 1;
-        true
     }
 
     /// Puts a value not in the table in, with its count, growing the table to keep it at most
     /// three quarters full.
     fn insert(&mut self, hash: u64, count: u64, text: Box<str>) {
         if (self.used + 1) * 4 > self.slots.len() * 3 {
-            self.grow();
+            let n = (self.slots.len() * 2).max(FIRST_SLOTS);
+            let slots = std::mem::replace(&mut self.slots, vec![(0, 0); n]);
+            let texts = std::mem::replace(&mut self.texts, vec![Box::default(); n]);
+            for ((hash, count), text) in slots.into_iter().zip(texts) {
+                if count > 0 {
+                    self.place(hash, count, text);
+                }
+            }
         }
-        let i = self.slot(hash);
-        self.slots[i] = (hash, count);
-        self.texts[i] = text;
+        self.place(hash, count, text);
         self.used += 1;
     }
 
-    fn grow(&mut self) {
-        let n = (self.slots.len() * 2).max(FIRST_SLOTS);
-        let slots = std::mem::replace(&mut self.slots, vec![(0, 0); n]);
-        let texts = std::mem::replace(&mut self.texts, vec![Box::default(); n]);
-        self.shift = 64 - n.trailing_zeros();
-        for ((hash, count), text) in slots.into_iter().zip(texts) {
-            if count > 0 {
-                let i = self.slot(hash);
-                self.slots[i] = (hash, count);
-                self.texts[i] = text;
-            }
-        }
+    /// Writes a value into its free slot.
+    fn place(&mut self, hash: u64, count: u64, text: Box<str>) {
+        let i = self.slot(hash);
+        self.slots[i] = (hash, count);
+        self.texts[i] = text;
     }
 
     /// The used slots: hash, count and text.
@@ -509,23 +474,15 @@ impl TopValues {
         self.entries().map(|(hash, _, _)| hash)
     }
 
-    /// Whether `hash` has been counted.
-    fn contains(&self, hash: u64) -> bool {
-        !self.slots.is_empty() && self.slots[self.slot(hash)].1 > 0
-    }
-
     /// Whether the values of both tables together are more than the cap.
     pub fn overflows_with(&self, other: &Self) -> bool {
-        let new = other.hashes().filter(|h| !self.contains(*h)).count();
+        let new = other.hashes().filter(|h| self.find(*h).is_none()).count();
         self.used + new > self.cap
     }
 
     pub fn give_up(&mut self) {
+        *self = Self::new(self.cap);
         self.given_up = true;
-        self.slots = Vec::new();
-        self.texts = Vec::new();
-        self.shift = 64;
-        self.used = 0;
     }
 
     /// Takes in the counts of other values (the caller checks [`Self::overflows_with`] first).
@@ -534,14 +491,10 @@ impl TopValues {
             if count == 0 {
                 continue;
             }
-            if !self.slots.is_empty() {
-                let i = self.slot(hash);
-                if self.slots[i].1 > 0 {
-                    self.slots[i].1 += count;
-                    continue;
-                }
+            match self.find(hash) {
+                Some(i) => self.slots[i].1 += count,
+                None => self.insert(hash, count, text),
             }
-            self.insert(hash, count, text);
         }
     }
 
@@ -728,21 +681,28 @@ mod tests {
     fn top_values_count_as_a_map_does_through_growth_and_merges() {
         let mut rng = fastrand::Rng::with_seed(5);
         for distinct in [1usize, 7, 300, 5_000] {
-            // hashes that share their top bits (one slot) and spread ones
+            // hashes that share their low bits (one slot, so they probe) and spread ones
             let hashes: Vec<u64> = (0..distinct)
                 .map(|i| match i % 3 {
-                    0 => rng.u64(0..64),
+                    0 => rng.u64(..) << 16,
                     _ => rng.u64(..),
                 })
                 .collect();
             let (mut a, mut b) = (TopValues::new(10_000), TopValues::new(10_000));
-            let mut expected = std::collections::HashMap::<u64, (u64, String)>::new();
+            // count, and the first text in `a`, else in `b`
+            let mut expected =
+                std::collections::HashMap::<u64, (u64, Option<String>, String)>::new();
             for n in 0..20_000 {
                 let h = hashes[rng.usize(0..distinct)];
                 let text = format!("{h}-{n}");
-                let table = if n % 2 == 0 { &mut a } else { &mut b };
-                assert!(table.add(h, &text));
-                expected.entry(h).or_insert((0, text)).0 += 1;
+                let e = expected.entry(h).or_insert((0, None, text.clone()));
+                e.0 += 1;
+                if n % 2 == 0 {
+                    e.1.get_or_insert_with(|| text.clone());
+                    assert!(a.add(h, &text));
+                } else {
+                    assert!(b.add(h, &text));
+                }
             }
             assert!(!a.overflows_with(&b));
             a.merge(b);
@@ -753,15 +713,15 @@ mod tests {
                 a.slots.len() <= (a.used * 8 / 3).max(FIRST_SLOTS),
                 "{distinct} distinct"
             );
-            let mut got: Vec<(u64, u64)> = a.entries().map(|(h, c, _)| (h, c)).collect();
-            let mut want: Vec<(u64, u64)> = expected.iter().map(|(h, (c, _))| (*h, *c)).collect();
+            let mut got: Vec<(u64, u64, String)> =
+                a.entries().map(|(h, c, t)| (h, c, t.to_owned())).collect();
+            let mut want: Vec<(u64, u64, String)> = expected
+                .into_iter()
+                .map(|(h, (c, in_a, first))| (h, c, in_a.unwrap_or(first)))
+                .collect();
             got.sort_unstable();
             want.sort_unstable();
             assert_eq!(got, want, "{distinct} distinct");
-            // a text is of its value's first occurrence in the table merged into
-            for (h, _, text) in a.entries() {
-                assert!(text.starts_with(&format!("{h}-")), "{text}");
-            }
         }
     }
 

@@ -3,9 +3,9 @@
 //! value) and row go to one of [`PARTS`] partitions by the hash's top bits; past a cap of keys
 //! the partitions are appended to a temporary file. At the end each partition, a small slice of
 //! the keys, is sorted on its own, in place (a radix pass on one byte, then comparisons; a
-//! table of them would hold as much again): equal neighbours are the repeats. A small table of the first keys finds early repeats while their
-//! value is at hand, so the report can show it; a repeat found only at the end shows the row it
-//! repeats.
+//! table of them would hold as much again): equal neighbours are the repeats. A small table of
+//! the first keys finds early repeats while their value is at hand, so the report can show it;
+//! a repeat found only at the end shows the row it repeats.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 
 use super::columns::{SAMPLES, keep_first};
-use super::sketch::{HashKey, hash_bits, hasher};
+use super::sketch::hash_bits;
 
 /// Keys held in memory (by all workers together) before they are appended to disk: 640 K keys
 /// of 24 bytes, 15 MB.
@@ -25,6 +25,42 @@ pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
 const PARTS: usize = 256;
 /// Keys of the table that finds repeats while their value is at hand (about 1.5 MB).
 const EARLY: usize = 1 << 16;
+
+/// Fixed seeds, so a file's keys are the same on every run.
+fn hasher(seed: u64) -> ahash::RandomState {
+    ahash::RandomState::with_seeds(
+        0x243f_6a88_85a3_08d3 ^ seed,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    )
+}
+
+/// The hasher of tables whose keys are hashes already (the early table): it uses their
+/// low 64 bits as they are.
+#[derive(Debug, Default, Clone, Copy)]
+struct HashKey(u64);
+
+impl std::hash::Hasher for HashKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+
+    #[allow(clippy::cast_possible_truncation)]
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
 
 /// A key (the hash's two halves) and its row.
 type Entry3 = [u64; 3];
