@@ -533,7 +533,7 @@ impl Column {
         }
         if let Some(set) = &mut self.unique {
             match int {
-                Some(v) => set.insert_int(v, text.as_bytes(), row),
+                Some(v) => set.insert_int(v, row),
                 None => set.insert(text.as_bytes(), row),
             }
             .map_err(DataError::Spill)?;

@@ -5,7 +5,8 @@
 //! the keys, is sorted on its own, in place (a radix pass on one byte, then comparisons; a
 //! table of them would hold as much again): equal neighbours are the repeats. A small table of
 //! the first keys finds early repeats while their value is at hand, so the report can show it;
-//! a repeat found only at the end shows the row it repeats.
+//! a repeat found only at the end shows the row it repeats. Whole numbers that come as runs of
+//! consecutive values at consecutive rows (ids) are kept as runs, not a key per row.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -13,8 +14,11 @@ use std::hash::BuildHasherDefault;
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 
+use self::runs::{FirstSeen, RunRepeat, Runs};
 use super::columns::{SAMPLES, keep_first};
 use super::sketch::hash_bits;
+
+mod runs;
 
 /// Keys held in memory (by all workers together) before they are appended to disk: 640 K keys
 /// of 24 bytes, 15 MB.
@@ -82,6 +86,8 @@ pub struct Unique {
     cap: usize,
     spills: Vec<Spill>,
     early: Early,
+    /// Whole numbers in runs, not yet keys.
+    runs: Runs,
     /// Repeats the early table found, with their value: the first [`SAMPLES`] by row.
     seen_values: Vec<(u64, String)>,
     low: ahash::RandomState,
@@ -117,6 +123,7 @@ impl Unique {
             cap: cap.max(1),
             spills: Vec::new(),
             early: Early::default(),
+            runs: Runs::default(),
             seen_values: Vec::new(),
             low: hasher(1),
             high: hasher(2),
@@ -128,36 +135,49 @@ impl Unique {
     pub fn insert(&mut self, value: &[u8], row: u64) -> std::io::Result<()> {
         let high = self.high.hash_one(value);
         let low = self.low.hash_one(value);
-        self.insert_key(high, low, value, row)
+        let shown = || String::from_utf8_lossy(value).chars().take(200).collect();
+        self.insert_key(high, low, shown, row)
     }
 
-    /// Records the whole number `value`, written `text`, at `row`: whole numbers are keyed by
-    /// value (a bijective mix of it, so two keys are equal only for equal numbers), which makes
-    /// `1` and `+1` one value of an `int` column.
+    /// Records the whole number `value` at `row`: whole numbers are compared by value, which
+    /// makes `1` and `+1` one value of an `int` column, and a repeat shows the number. A value
+    /// that extends the open run costs two compares; a short run is spelled out when it ends.
     #[inline]
-    pub fn insert_int(&mut self, value: i64, text: &[u8], row: u64) -> std::io::Result<()> {
-        #[allow(clippy::cast_sign_loss)]
-        let high = hash_bits(value as u64);
-        // the tables hash by the low half: a mixed one
-        self.insert_key(high, high.rotate_left(32), text, row)
+    pub fn insert_int(&mut self, value: i64, row: u64) -> std::io::Result<()> {
+        if let Some(short) = self.runs.push(value, row) {
+            self.spell(short)?;
+        }
+        if self.runs.full() {
+            for run in self.runs.stop() {
+                self.spell(run)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys each value of `run` by value: a bijective mix of it, so two keys are equal only
+    /// for equal numbers, and [`int_of`] finds the number again.
+    fn spell(&mut self, run: runs::Run) -> std::io::Result<()> {
+        for (value, row) in run.values() {
+            let high = int_key(value);
+            // the tables hash by the low half: a mixed one
+            self.insert_key(high, high.rotate_left(32), || value.to_string(), row)?;
+        }
+        Ok(())
     }
 
     #[inline]
-    fn insert_key(&mut self, high: u64, low: u64, value: &[u8], row: u64) -> std::io::Result<()> {
+    fn insert_key(
+        &mut self,
+        high: u64,
+        low: u64,
+        shown: impl FnOnce() -> String,
+        row: u64,
+    ) -> std::io::Result<()> {
         let key = (u128::from(high) << 64) | u128::from(low);
         // only while it fills: a full table missed by most values costs more than it finds
         if self.early.len() < EARLY.min(self.cap) && !self.early.insert(key) {
-            keep_first(
-                &mut self.seen_values,
-                |(r, _)| *r,
-                row,
-                || {
-                    (
-                        row,
-                        String::from_utf8_lossy(value).chars().take(200).collect(),
-                    )
-                },
-            );
+            keep_first(&mut self.seen_values, |(r, _)| *r, row, || (row, shown()));
         }
         #[allow(clippy::cast_possible_truncation)]
         self.parts[(high >> 56) as usize].push([high, low, row]);
@@ -200,21 +220,28 @@ impl Unique {
             mine.extend(theirs);
         }
         self.held += other.held;
+        self.runs.merge(other.runs);
         self.spills.extend(other.spills);
         self.seen_values.extend(other.seen_values);
     }
 
     /// Every occurrence of a value after its first: the count and the first [`SAMPLES`] by row,
-    /// with their value when the early table saw it. `threads` share the partitions.
+    /// with their value when it is a whole number or the early table saw it. `threads` share
+    /// the partitions.
     pub fn finish(mut self, threads: usize) -> std::io::Result<(u64, Vec<Repeat>)> {
+        let (mut count, in_runs, seen) = runs::resolve(std::mem::take(&mut self.runs).into_all());
         let step = PARTS.div_ceil(threads.clamp(1, 8));
         let mut parts = std::mem::take(&mut self.parts);
         let spills = &self.spills;
-        let found: Vec<std::io::Result<(u64, Vec<Repeat>)>> = std::thread::scope(|scope| {
+        let ctx = Ends {
+            seen: &seen,
+            shown: &in_runs,
+        };
+        let found: Vec<std::io::Result<Found>> = std::thread::scope(|scope| {
             let handles: Vec<_> = parts
                 .chunks_mut(step)
                 .enumerate()
-                .map(|(t, share)| scope.spawn(move || repeats_in(spills, t * step, share)))
+                .map(|(t, share)| scope.spawn(move || repeats_in(spills, t * step, share, ctx)))
                 .collect();
             handles
                 .into_iter()
@@ -224,16 +251,29 @@ impl Unique {
                 })
                 .collect()
         });
-        let mut count = 0;
         let mut first = Vec::new();
+        let mut earlier = Vec::new();
         for part in found {
-            let (c, f) = part?;
-            count += c;
-            first.extend(f);
+            let part = part?;
+            count += part.count;
+            first.extend(part.first);
+            earlier.extend(part.earlier);
         }
+        first.extend(in_runs.iter().map(|r| {
+            Repeat {
+                row: r.row,
+                // a hashed occurrence before the runs' first one
+                first: earlier
+                    .iter()
+                    .filter(|(v, _)| *v == r.value)
+                    .map(|(_, row)| *row)
+                    .fold(r.first, u64::min),
+                value: Some(r.value.to_string()),
+            }
+        }));
         first.sort_unstable_by_key(|r| r.row);
         first.truncate(SAMPLES);
-        for repeat in &mut first {
+        for repeat in first.iter_mut().filter(|r| r.value.is_none()) {
             repeat.value = self
                 .seen_values
                 .iter()
@@ -326,35 +366,116 @@ fn by_second_byte(keys: &mut [Entry3]) -> impl Iterator<Item = &mut [Entry3]> {
     })
 }
 
-/// The repeats of the partitions `parts`, the first of which is partition `start`: their
-/// count and the first [`SAMPLES`] by row.
+/// The key of the whole number `value`.
+#[allow(clippy::cast_sign_loss)]
+fn int_key(value: i64) -> u64 {
+    hash_bits(value as u64)
+}
+
+/// The whole number of a key made by [`Unique::spell`] (whose low half is its high half
+/// turned by 32 bits; a text's key is too with a chance of 2^-64), by undoing [`hash_bits`].
+#[allow(clippy::cast_possible_wrap)]
+fn int_of(key: &Entry3) -> Option<i64> {
+    /// The inverse of odd `m` modulo 2^64 (Newton's iteration doubles the bits that are right).
+    const fn inverse(m: u64) -> u64 {
+        let mut x = m;
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(m.wrapping_mul(x)));
+            i += 1;
+        }
+        x
+    }
+    const M1: u64 = inverse(0xff51_afd7_ed55_8ccd);
+    const M2: u64 = inverse(0xc4ce_b9fe_1a85_ec53);
+    if key[1] != key[0].rotate_left(32) {
+        return None;
+    }
+    // each step of `hash_bits` undone, last first; a shift by 33 undoes itself
+    let mut x = key[0];
+    x ^= x >> 33;
+    x = x.wrapping_mul(M2);
+    x ^= x >> 33;
+    x = x.wrapping_mul(M1);
+    x ^= x >> 33;
+    Some((x ^ 0x9e37_79b9_7f4a_7c15) as i64)
+}
+
+/// What the partitions' pass reads of the runs: where each run value was first seen, and the
+/// repeats among runs that will be shown.
+#[derive(Debug, Clone, Copy)]
+struct Ends<'a> {
+    seen: &'a FirstSeen,
+    shown: &'a [RunRepeat],
+}
+
+/// What a share of the partitions found.
+#[derive(Debug, Default)]
+struct Found {
+    count: u64,
+    /// The first [`SAMPLES`] by row.
+    first: Vec<Repeat>,
+    /// For a value of [`Ends::shown`] also keyed before its first run: that earlier row.
+    earlier: Vec<(i64, u64)>,
+}
+
+/// The repeats of the partitions `parts`, the first of which is partition `start`, with those
+/// whose value a run holds too.
 fn repeats_in(
     spills: &[Spill],
     start: usize,
     parts: &mut [Vec<Entry3>],
-) -> std::io::Result<(u64, Vec<Repeat>)> {
-    let mut count = 0u64;
-    let mut first: Vec<Repeat> = Vec::new();
+    runs: Ends<'_>,
+) -> std::io::Result<Found> {
+    let mut found = Found::default();
     for (i, held) in parts.iter_mut().enumerate() {
         let mut keys = part(spills, start + i, held)?;
         sort(&mut keys);
         for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
-            if group.len() < 2 {
-                continue;
+            let in_run = if runs.seen.is_empty() {
+                None
+            } else {
+                int_of(&group[0]).and_then(|v| Some((v, runs.seen.row(v)?)))
+            };
+            let first_row = group[0][2];
+            match in_run {
+                None if group.len() < 2 => continue,
+                None => {
+                    found.count += group.len() as u64 - 1;
+                    // a whole number is at hand: its key is the number
+                    let number = int_of(&group[0]);
+                    found
+                        .first
+                        .extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
+                            row: e[2],
+                            first: first_row,
+                            value: number.map(|v| v.to_string()),
+                        }));
+                }
+                Some((v, run_row)) => {
+                    found.count += group.len() as u64;
+                    let mut rows: Vec<u64> = group.iter().take(SAMPLES + 1).map(|e| e[2]).collect();
+                    rows.push(run_row);
+                    rows.sort_unstable();
+                    found
+                        .first
+                        .extend(rows[1..].iter().take(SAMPLES).map(|&row| Repeat {
+                            row,
+                            first: rows[0],
+                            value: Some(v.to_string()),
+                        }));
+                    if first_row < run_row && runs.shown.iter().any(|r| r.value == v) {
+                        found.earlier.push((v, first_row));
+                    }
+                }
             }
-            count += group.len() as u64 - 1;
-            first.extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
-                row: e[2],
-                first: group[0][2],
-                value: None,
-            }));
-            if first.len() > 4 * SAMPLES {
-                first.sort_unstable_by_key(|r| r.row);
-                first.truncate(SAMPLES);
+            if found.first.len() > 4 * SAMPLES {
+                found.first.sort_unstable_by_key(|r| r.row);
+                found.first.truncate(SAMPLES);
             }
         }
     }
-    Ok((count, first))
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -419,12 +540,135 @@ mod tests {
                 .into_iter()
                 .enumerate()
             {
-                set.insert_int(v, text.as_bytes(), row as u64 + 2).unwrap();
+                assert_eq!(text.parse::<i64>().ok(), Some(v));
+                set.insert_int(v, row as u64 + 2).unwrap();
             }
             let (count, first) = set.finish(2).unwrap();
             assert_eq!(count, 2, "cap {cap}");
             let rows: Vec<(u64, u64)> = first.iter().map(|r| (r.row, r.first)).collect();
             assert_eq!(rows, vec![(5, 2), (6, 3)], "cap {cap}");
+            // a repeat shows the number, however it was written
+            let shown: Vec<Option<&str>> = first.iter().map(|r| r.value.as_deref()).collect();
+            assert_eq!(shown, vec![Some("1"), Some("2")], "cap {cap}");
+        }
+    }
+
+    #[test]
+    fn a_number_keyed_before_the_runs_that_repeat_it_is_their_first() {
+        for cap in [2, 100] {
+            let mut set = Unique::with_cap(cap);
+            // 5 at row 2, then 0..20 at rows 3..=22, then 5..25 at rows 23..=42
+            set.insert_int(5, 2).unwrap();
+            for (i, v) in (0..20).chain(5..25).enumerate() {
+                set.insert_int(v, i as u64 + 3).unwrap();
+            }
+            let (count, first) = set.finish(2).unwrap();
+            // 5 twice more, 6..20 once more
+            assert_eq!(count, 2 + 14, "cap {cap}");
+            let rows: Vec<(u64, u64)> = first.iter().map(|r| (r.row, r.first)).collect();
+            assert_eq!(
+                rows,
+                vec![(8, 2), (23, 2), (24, 9), (25, 10), (26, 11)],
+                "cap {cap}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_undo_to_their_whole_numbers() {
+        let mut rng = fastrand::Rng::with_seed(2);
+        for v in [0, 1, -1, i64::MIN, i64::MAX]
+            .into_iter()
+            .chain((0..1000).map(|_| rng.i64(..)))
+        {
+            let high = int_key(v);
+            assert_eq!(int_of(&[high, high.rotate_left(32), 9]), Some(v));
+            assert_eq!(int_of(&[high, high.rotate_left(31), 9]), None);
+        }
+    }
+
+    /// A cell of the property test: a whole number or a text (a cell of an `int` column that
+    /// is not one), at its row.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    enum Cell {
+        Int(i64),
+        Text(String),
+    }
+
+    #[test]
+    fn runs_of_ids_repeat_as_values_keyed_one_by_one_do() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for case in 0..400 {
+            // runs of ids (some at rows that skip one, as a null or a bad row would), repeated
+            // stretches, stray numbers and texts
+            let mut cells: Vec<(Cell, u64)> = Vec::new();
+            let mut row = 2;
+            while cells.len() < 300 {
+                let start = rng.i64(-100..100);
+                match rng.u8(0..10) {
+                    0..=5 => {
+                        for v in start..start + rng.i64(1..60) {
+                            cells.push((Cell::Int(v), row));
+                            row += if rng.u8(0..50) == 0 { 2 } else { 1 };
+                        }
+                    }
+                    6..=8 => {
+                        cells.push((Cell::Int(start), row));
+                        row += 1;
+                    }
+                    _ => {
+                        cells.push((Cell::Text(format!("t{}", start % 5)), row));
+                        row += 1;
+                    }
+                }
+            }
+            // the expected repeats, by a map of each value's first row
+            let mut first_row = std::collections::HashMap::new();
+            let mut expected = Vec::new();
+            for (cell, row) in &cells {
+                match first_row.get(cell) {
+                    Some(first) => expected.push((*row, *first)),
+                    None => {
+                        first_row.insert(cell.clone(), *row);
+                    }
+                }
+            }
+            let count = expected.len() as u64;
+            expected.truncate(SAMPLES);
+            // chunks of a few rows, dealt to the workers in turn
+            let workers = 1 + case % 3;
+            let chunk = rng.usize(1..80);
+            let cap = if case % 2 == 0 { 7 } else { 10_000 };
+            let mut sets: Vec<Unique> = (0..workers).map(|_| Unique::with_cap(cap)).collect();
+            for (i, (cell, row)) in cells.iter().enumerate() {
+                let set = &mut sets[i / chunk % workers];
+                match cell {
+                    Cell::Int(v) => set.insert_int(*v, *row),
+                    Cell::Text(t) => set.insert(t.as_bytes(), *row),
+                }
+                .unwrap();
+            }
+            let mut all = sets.remove(0);
+            for s in sets {
+                all.merge(s);
+            }
+            let (got, first) = all.finish(2).unwrap();
+            assert_eq!(got, count, "case {case}");
+            let rows: Vec<(u64, u64)> = first.iter().map(|r| (r.row, r.first)).collect();
+            assert_eq!(rows, expected, "case {case}");
+            for r in &first {
+                let cell = &cells.iter().find(|(_, row)| *row == r.row).unwrap().0;
+                let text = match cell {
+                    Cell::Int(v) => v.to_string(),
+                    Cell::Text(t) => t.clone(),
+                };
+                // shown when at hand, which numbers always are
+                match (cell, &r.value) {
+                    (_, Some(shown)) => assert_eq!(shown, &text, "case {case}"),
+                    (Cell::Int(_), None) => panic!("case {case}: no value for row {}", r.row),
+                    (Cell::Text(_), None) => {}
+                }
+            }
         }
     }
 }

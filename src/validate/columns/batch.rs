@@ -188,12 +188,11 @@ impl Column {
         if let Some(set) = &mut self.unique {
             for (k, &row) in p.rows.iter().enumerate() {
                 let row = row as usize;
-                let text = text(cells, row, &self.name)?.as_bytes();
                 let line = cells.line(row);
                 if int {
-                    set.insert_int(p.ints[k], text, line)
+                    set.insert_int(p.ints[k], line)
                 } else {
-                    set.insert(text, line)
+                    set.insert(text(cells, row, &self.name)?.as_bytes(), line)
                 }
                 .map_err(DataError::Spill)?;
             }
