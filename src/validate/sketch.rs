@@ -513,16 +513,42 @@ impl TopValues {
     }
 }
 
+/// [`hash_bits`]' seed and multipliers.
+const BITS_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+const BITS_M1: u64 = 0xff51_afd7_ed55_8ccd;
+const BITS_M2: u64 = 0xc4ce_b9fe_1a85_ec53;
+
 /// A 64-bit hash of a number's bits: `MurmurHash3`'s finalizer, seeded (two multiplies; every
-/// output bit depends on every input bit, as the HLL needs).
+/// output bit depends on every input bit, as the HLL needs). It is a bijection:
+/// [`unhash_bits`] undoes it.
 #[inline]
 pub fn hash_bits(bits: u64) -> u64 {
-    let mut x = bits ^ 0x9e37_79b9_7f4a_7c15;
+    let mut x = bits ^ BITS_SEED;
     x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x = x.wrapping_mul(BITS_M1);
     x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x = x.wrapping_mul(BITS_M2);
     x ^ (x >> 33)
+}
+
+/// The bits [`hash_bits`] hashed: each step undone, last first (a shift by 33 undoes itself).
+pub fn unhash_bits(hash: u64) -> u64 {
+    /// The inverse of odd `m` modulo 2^64 (Newton's iteration doubles the bits that are right).
+    const fn inverse(m: u64) -> u64 {
+        let mut x = m;
+        let mut i = 0;
+        while i < 5 {
+            x = x.wrapping_mul(2u64.wrapping_sub(m.wrapping_mul(x)));
+            i += 1;
+        }
+        x
+    }
+    let mut x = hash ^ (hash >> 33);
+    x = x.wrapping_mul(const { inverse(BITS_M2) });
+    x ^= x >> 33;
+    x = x.wrapping_mul(const { inverse(BITS_M1) });
+    x ^= x >> 33;
+    x ^ BITS_SEED
 }
 
 /// The seed of [`hash_text`]: fixed, so a file's sketches are the same on every run.

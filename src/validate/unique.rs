@@ -4,9 +4,10 @@
 //! the partitions are appended to a temporary file. At the end each partition, a small slice of
 //! the keys, is sorted on its own, in place (a radix pass on one byte, then comparisons; a
 //! table of them would hold as much again): equal neighbours are the repeats. A small table of
-//! the first keys finds early repeats while their value is at hand, so the report can show it;
-//! a repeat found only at the end shows the row it repeats. Whole numbers that come as runs of
-//! consecutive values at consecutive rows (ids) are kept as runs, not a key per row.
+//! the first keys finds early repeats while their text is at hand, so the report can show it;
+//! a text repeat found only at the end shows the row it repeats (a number's key gives its
+//! value back). Whole numbers that come as runs of consecutive values at consecutive rows (ids)
+//! are kept as runs, not a key per row.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -16,7 +17,7 @@ use std::os::unix::fs::FileExt as _;
 
 use self::runs::{FirstSeen, RunRepeat, Runs};
 use super::columns::{SAMPLES, keep_first};
-use super::sketch::hash_bits;
+use super::sketch::{hash_bits, unhash_bits};
 
 mod runs;
 
@@ -27,7 +28,7 @@ pub const DEFAULT_CAP: usize = 640_000;
 pub const CAP_ENV: &str = "MLOPS_CI_DATA_UNIQUE_KEYS";
 /// Partitions of the keys: at the end one is sorted at a time, 1/256 of the keys.
 const PARTS: usize = 256;
-/// Keys of the table that finds repeats while their value is at hand (about 1.5 MB).
+/// Keys of the table that finds repeats while their text is at hand (about 1.5 MB).
 const EARLY: usize = 1 << 16;
 
 /// Fixed seeds, so a file's keys are the same on every run.
@@ -135,8 +136,20 @@ impl Unique {
     pub fn insert(&mut self, value: &[u8], row: u64) -> std::io::Result<()> {
         let high = self.high.hash_one(value);
         let low = self.low.hash_one(value);
-        let shown = || String::from_utf8_lossy(value).chars().take(200).collect();
-        self.insert_key(high, low, shown, row)
+        let key = (u128::from(high) << 64) | u128::from(low);
+        // only while it fills: a full table missed by most values costs more than it finds
+        if self.early.len() < EARLY.min(self.cap) && !self.early.insert(key) {
+            keep_first(
+                &mut self.seen_values,
+                |(r, _)| *r,
+                row,
+                || {
+                    let shown = String::from_utf8_lossy(value).chars().take(200).collect();
+                    (row, shown)
+                },
+            );
+        }
+        self.insert_key(high, low, row)
     }
 
     /// Records the whole number `value` at `row`: whole numbers are compared by value, which
@@ -161,24 +174,13 @@ impl Unique {
         for (value, row) in run.values() {
             let high = int_key(value);
             // the tables hash by the low half: a mixed one
-            self.insert_key(high, high.rotate_left(32), || value.to_string(), row)?;
+            self.insert_key(high, high.rotate_left(32), row)?;
         }
         Ok(())
     }
 
     #[inline]
-    fn insert_key(
-        &mut self,
-        high: u64,
-        low: u64,
-        shown: impl FnOnce() -> String,
-        row: u64,
-    ) -> std::io::Result<()> {
-        let key = (u128::from(high) << 64) | u128::from(low);
-        // only while it fills: a full table missed by most values costs more than it finds
-        if self.early.len() < EARLY.min(self.cap) && !self.early.insert(key) {
-            keep_first(&mut self.seen_values, |(r, _)| *r, row, || (row, shown()));
-        }
+    fn insert_key(&mut self, high: u64, low: u64, row: u64) -> std::io::Result<()> {
         #[allow(clippy::cast_possible_truncation)]
         self.parts[(high >> 56) as usize].push([high, low, row]);
         self.held += 1;
@@ -233,7 +235,7 @@ impl Unique {
         let step = PARTS.div_ceil(threads.clamp(1, 8));
         let mut parts = std::mem::take(&mut self.parts);
         let spills = &self.spills;
-        let ctx = Ends {
+        let ctx = FromRuns {
             seen: &seen,
             shown: &in_runs,
         };
@@ -372,39 +374,17 @@ fn int_key(value: i64) -> u64 {
     hash_bits(value as u64)
 }
 
-/// The whole number of a key made by [`Unique::spell`] (whose low half is its high half
-/// turned by 32 bits; a text's key is too with a chance of 2^-64), by undoing [`hash_bits`].
+/// The whole number of a key made by [`Unique::spell`]: one whose low half is its high half
+/// turned by 32 bits (a text's key is too with a chance of 2^-64).
 #[allow(clippy::cast_possible_wrap)]
 fn int_of(key: &Entry3) -> Option<i64> {
-    /// The inverse of odd `m` modulo 2^64 (Newton's iteration doubles the bits that are right).
-    const fn inverse(m: u64) -> u64 {
-        let mut x = m;
-        let mut i = 0;
-        while i < 5 {
-            x = x.wrapping_mul(2u64.wrapping_sub(m.wrapping_mul(x)));
-            i += 1;
-        }
-        x
-    }
-    const M1: u64 = inverse(0xff51_afd7_ed55_8ccd);
-    const M2: u64 = inverse(0xc4ce_b9fe_1a85_ec53);
-    if key[1] != key[0].rotate_left(32) {
-        return None;
-    }
-    // each step of `hash_bits` undone, last first; a shift by 33 undoes itself
-    let mut x = key[0];
-    x ^= x >> 33;
-    x = x.wrapping_mul(M2);
-    x ^= x >> 33;
-    x = x.wrapping_mul(M1);
-    x ^= x >> 33;
-    Some((x ^ 0x9e37_79b9_7f4a_7c15) as i64)
+    (key[1] == key[0].rotate_left(32)).then(|| unhash_bits(key[0]) as i64)
 }
 
 /// What the partitions' pass reads of the runs: where each run value was first seen, and the
 /// repeats among runs that will be shown.
 #[derive(Debug, Clone, Copy)]
-struct Ends<'a> {
+struct FromRuns<'a> {
     seen: &'a FirstSeen,
     shown: &'a [RunRepeat],
 }
@@ -415,7 +395,7 @@ struct Found {
     count: u64,
     /// The first [`SAMPLES`] by row.
     first: Vec<Repeat>,
-    /// For a value of [`Ends::shown`] also keyed before its first run: that earlier row.
+    /// For a value of [`FromRuns::shown`] also keyed before its first run: that earlier row.
     earlier: Vec<(i64, u64)>,
 }
 
@@ -425,7 +405,7 @@ fn repeats_in(
     spills: &[Spill],
     start: usize,
     parts: &mut [Vec<Entry3>],
-    runs: Ends<'_>,
+    runs: FromRuns<'_>,
 ) -> std::io::Result<Found> {
     let mut found = Found::default();
     for (i, held) in parts.iter_mut().enumerate() {
