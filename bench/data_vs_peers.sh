@@ -15,6 +15,9 @@
 #                                              parses and checks its share of them)
 #   mlops-ci data check --threads 1           (everything on one thread)
 #   mlops-ci data check without `unique`      (the one check whose memory grows with the data)
+#   mlops-ci data check, ids scattered        (0.8 GB file only: the same file but for its ids,
+#                                              unique and in no runs, so `unique` keys each one
+#                                              instead of keeping runs of consecutive ids)
 #   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
 #   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
 # The peers are installed from PyPI in a venv (VENV, default /tmp/mlops-ci-bench-venv).
@@ -53,6 +56,7 @@ fi
 
 echo "generating $ROWS rows…" >&2
 "$GEN" "$WORK/data.csv" "$ROWS" 42
+"$GEN" "$WORK/scattered.csv" "$ROWS" 42 scattered
 if [[ "$BIG" == 1 ]]; then
     { cat "$WORK/data.csv"; for _ in 1 2 3; do tail -n +2 "$WORK/data.csv"; done; } > "$WORK/big.csv"
 fi
@@ -164,6 +168,11 @@ run_file() {
     measure mlops-ci "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
     measure mlops-ci-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
     measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
+    if [[ "$file" == data.csv ]]; then
+        sed "s|path: FILE|path: scattered.csv|" "$WORK/mlops.yaml" > "$WORK/scattered.mlops.yaml"
+        cat "$WORK/scattered.csv" > /dev/null
+        measure mlops-ci-scattered-ids "$file" "$BIN" -q -C "$WORK" -c scattered.mlops.yaml data check
+    fi
     if [[ "$PEERS" == 1 ]]; then
         measure pandera-polars "$file" "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
         if [[ "$file" == data.csv ]]; then

@@ -1,8 +1,10 @@
 //! Writes the benchmark's CSV: N rows × 8 columns (`id` unique i64, `age` 18–90, `income`
 //! lognormal with 1% nulls, `score` normal, `category` 8 values, `city` 1,000 Zipf values,
-//! `label` 0/1, `email`), seeded, so every tool reads the same bytes.
+//! `label` 0/1, `email`), seeded, so every tool reads the same bytes. With `scattered`, `id`
+//! is still unique but no two rows in a row hold consecutive ids (`id × 1000003 + 12345` modulo
+//! 2^34, a bijection), so `unique` keys each one.
 //!
-//! `cargo run --release --example data_bench_generate -- OUT.csv ROWS [SEED]`
+//! `cargo run --release --example data_bench_generate -- OUT.csv ROWS [SEED [scattered]]`
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -23,6 +25,11 @@ fn main() -> std::io::Result<()> {
     let out = args.get(1).expect("usage: OUT.csv ROWS [SEED]");
     let rows: u64 = args.get(2).and_then(|r| r.parse().ok()).expect("ROWS");
     let seed: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(42);
+    let scattered = match args.get(4).map(String::as_str) {
+        None => false,
+        Some("scattered") => true,
+        Some(other) => panic!("usage: OUT.csv ROWS [SEED [scattered]], not `{other}`"),
+    };
     let mut rng = fastrand::Rng::with_seed(seed);
     // Zipf(1) over 1,000 cities by inverse CDF on the harmonic weights
     let weights: Vec<f64> = (1..=1000).map(|k| 1.0 / f64::from(k)).collect();
@@ -49,9 +56,14 @@ fn main() -> std::io::Result<()> {
         let u = rng.f64();
         let city = cdf.partition_point(|c| *c < u).min(999);
         let label = rng.u8(0..2);
+        let key = if scattered {
+            (id * 1_000_003 + 12_345) % (1 << 34)
+        } else {
+            id
+        };
         let _ = writeln!(
             line,
-            "{id},{age},{income},{score:.4},{category},city{city},{label},user{id}@example.com"
+            "{key},{age},{income},{score:.4},{category},city{city},{label},user{id}@example.com"
         );
         file.write_all(line.as_bytes())?;
     }
