@@ -179,11 +179,27 @@ impl Unique {
         Ok(())
     }
 
+    /// Closes the open run; a short one is keyed and held in memory whatever the cap (it has
+    /// fewer than 16 values).
+    fn close_run(&mut self) {
+        if let Some(short) = self.runs.close() {
+            for (value, row) in short.values() {
+                let high = int_key(value);
+                self.hold(high, high.rotate_left(32), row);
+            }
+        }
+    }
+
     #[inline]
-    fn insert_key(&mut self, high: u64, low: u64, row: u64) -> std::io::Result<()> {
+    fn hold(&mut self, high: u64, low: u64, row: u64) {
         #[allow(clippy::cast_possible_truncation)]
         self.parts[(high >> 56) as usize].push([high, low, row]);
         self.held += 1;
+    }
+
+    #[inline]
+    fn insert_key(&mut self, high: u64, low: u64, row: u64) -> std::io::Result<()> {
+        self.hold(high, low, row);
         if self.held >= self.cap {
             self.spill()?;
         }
@@ -217,7 +233,9 @@ impl Unique {
     }
 
     /// Takes in another worker's keys (of other rows of the same file).
-    pub fn merge(&mut self, other: Self) {
+    pub fn merge(&mut self, mut other: Self) {
+        self.close_run();
+        other.close_run();
         for (mine, theirs) in self.parts.iter_mut().zip(other.parts) {
             mine.extend(theirs);
         }
@@ -231,7 +249,8 @@ impl Unique {
     /// with their value when it is a whole number or the early table saw it. `threads` share
     /// the partitions.
     pub fn finish(mut self, threads: usize) -> std::io::Result<(u64, Vec<Repeat>)> {
-        let (mut count, in_runs, seen) = runs::resolve(std::mem::take(&mut self.runs).into_all());
+        self.close_run();
+        let (mut count, in_runs, seen) = runs::resolve(std::mem::take(&mut self.runs).into_kept());
         let step = PARTS.div_ceil(threads.clamp(1, 8));
         let mut parts = std::mem::take(&mut self.parts);
         let spills = &self.spills;

@@ -98,17 +98,26 @@ impl Runs {
         all
     }
 
-    /// Takes in another set's runs (of other rows); the open ones are kept as they are, a short
-    /// run is as right as a long one.
-    pub fn merge(&mut self, other: Self) {
-        self.kept.extend(self.open.take());
-        self.kept.extend(other.kept);
-        self.kept.extend(other.open);
+    /// Closes the open run: kept when long, else returned to be spelled out (so that a set
+    /// with no long run has none, and its keys need no look-up in runs at the end).
+    pub fn close(&mut self) -> Option<Run> {
+        let open = self.open.take()?;
+        if open.len < MIN_RUN {
+            return Some(open);
+        }
+        self.kept.push(open);
+        None
     }
 
-    /// Every run, the open one too.
-    pub fn into_all(mut self) -> Vec<Run> {
-        self.kept.extend(self.open);
+    /// Takes in another set's runs (of other rows); both are closed.
+    pub fn merge(&mut self, other: Self) {
+        debug_assert!(self.open.is_none() && other.open.is_none());
+        self.kept.extend(other.kept);
+    }
+
+    /// The runs of a closed set.
+    pub fn into_kept(self) -> Vec<Run> {
+        debug_assert!(self.open.is_none());
         self.kept
     }
 }
@@ -285,26 +294,29 @@ mod tests {
                 len: 4
             }]
         );
+        // closing hands back the short open run, keeps a long one
+        assert_eq!(runs.close(), Some(Run::one(5, 27)));
+        assert_eq!(runs.push(6, 28), None);
+        assert_eq!(runs.close(), Some(Run::one(6, 28)));
         assert_eq!(
-            runs.into_all(),
-            vec![
-                Run {
-                    start: 0,
-                    row: 2,
-                    len: 20
-                },
-                Run {
-                    start: 5,
-                    row: 27,
-                    len: 1
-                }
-            ]
+            runs.into_kept(),
+            vec![Run {
+                start: 0,
+                row: 2,
+                len: 20
+            }]
         );
+        let mut runs = Runs::default();
+        for v in 0..MIN_RUN {
+            assert_eq!(runs.push(v.cast_signed(), 2 + v), None);
+        }
+        assert_eq!(runs.close(), None);
+        assert_eq!(runs.into_kept().len(), 1);
         // at i64::MAX a run ends instead of wrapping
         let mut runs = Runs::default();
         assert_eq!(runs.push(i64::MAX, 2), None);
         assert_eq!(runs.push(i64::MIN, 3), Some(Run::one(i64::MAX, 2)));
-        assert_eq!(runs.into_all(), vec![Run::one(i64::MIN, 3)]);
+        assert_eq!(runs.close(), Some(Run::one(i64::MIN, 3)));
     }
 
     #[test]
