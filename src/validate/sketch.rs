@@ -1,7 +1,7 @@
 //! Streaming sketches for profiles: moments (shifted sums), a uniform sample for quantiles, a
 //! `HyperLogLog` distinct count and exact frequent values with a cap, each with memory bounded by
 //! its settings and each mergeable (the workers of a file merge theirs at the end); and the
-//! hashes they share.
+//! hashes they share (the number hash with its inverse, which `unique` reads numbers back by).
 
 /// Count, mean, variance, min and max in one pass: sums of the values and their squares,
 /// shifted by the first value so that a large mean does not cancel the variance away.

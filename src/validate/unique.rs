@@ -168,13 +168,11 @@ impl Unique {
         Ok(())
     }
 
-    /// Keys each value of `run` by value: a bijective mix of it, so two keys are equal only
-    /// for equal numbers, and [`int_of`] finds the number again.
+    /// Keys each value of `run` by value ([`int_key`]).
     fn spell(&mut self, run: runs::Run) -> std::io::Result<()> {
         for (value, row) in run.values() {
-            let high = int_key(value);
-            // the tables hash by the low half: a mixed one
-            self.insert_key(high, high.rotate_left(32), row)?;
+            let (high, low) = int_key(value);
+            self.insert_key(high, low, row)?;
         }
         Ok(())
     }
@@ -184,8 +182,8 @@ impl Unique {
     fn close_run(&mut self) {
         if let Some(short) = self.runs.close() {
             for (value, row) in short.values() {
-                let high = int_key(value);
-                self.hold(high, high.rotate_left(32), row);
+                let (high, low) = int_key(value);
+                self.hold(high, low, row);
             }
         }
     }
@@ -387,17 +385,22 @@ fn by_second_byte(keys: &mut [Entry3]) -> impl Iterator<Item = &mut [Entry3]> {
     })
 }
 
-/// The key of the whole number `value`.
+/// The key of the whole number `value`, its high and low halves: the high half a bijective
+/// mix of it, so two keys are equal only for equal numbers and [`int_of`] finds the number
+/// again; the low half the high one turned by 32 bits (the tables hash by the low half: a
+/// mixed one).
 #[allow(clippy::cast_sign_loss)]
-fn int_key(value: i64) -> u64 {
-    hash_bits(value as u64)
+fn int_key(value: i64) -> (u64, u64) {
+    let high = hash_bits(value as u64);
+    (high, high.rotate_left(32))
 }
 
-/// The whole number of a key made by [`Unique::spell`]: one whose low half is its high half
-/// turned by 32 bits (a text's key is too with a chance of 2^-64).
+/// The whole number of a key made by [`int_key`] (a text's key is one too with a chance of
+/// 2^-64).
 #[allow(clippy::cast_possible_wrap)]
 fn int_of(key: &Entry3) -> Option<i64> {
-    (key[1] == key[0].rotate_left(32)).then(|| unhash_bits(key[0]) as i64)
+    let value = unhash_bits(key[0]) as i64;
+    (int_key(value).1 == key[1]).then_some(value)
 }
 
 /// What the partitions' pass reads of the runs: where each run value was first seen, and the
@@ -431,18 +434,18 @@ fn repeats_in(
         let mut keys = part(spills, start + i, held)?;
         sort(&mut keys);
         for group in keys.chunk_by(|a, b| a[0] == b[0] && a[1] == b[1]) {
-            let in_run = if runs.seen.is_empty() {
-                None
-            } else {
-                int_of(&group[0]).and_then(|v| Some((v, runs.seen.row(v)?)))
-            };
+            // a value seen once repeats only when a run holds it too
+            if group.len() < 2 && runs.seen.is_empty() {
+                continue;
+            }
+            // a whole number is at hand: its key is the number
+            let number = int_of(&group[0]);
+            let in_run = number.and_then(|v| Some((v, runs.seen.row(v)?)));
             let first_row = group[0][2];
             match in_run {
                 None if group.len() < 2 => continue,
                 None => {
                     found.count += group.len() as u64 - 1;
-                    // a whole number is at hand: its key is the number
-                    let number = int_of(&group[0]);
                     found
                         .first
                         .extend(group[1..].iter().take(SAMPLES).map(|e| Repeat {
@@ -479,6 +482,7 @@ fn repeats_in(
 
 #[cfg(test)]
 mod tests {
+    use super::super::value::parse_i64;
     use super::*;
 
     fn run(cap: usize, values: &[&str], workers: usize) -> (u64, Vec<Repeat>) {
@@ -539,7 +543,8 @@ mod tests {
                 .into_iter()
                 .enumerate()
             {
-                assert_eq!(text.parse::<i64>().ok(), Some(v));
+                // as an `int` column reads its cells
+                assert_eq!(parse_i64(text.as_bytes()), Some(v));
                 set.insert_int(v, row as u64 + 2).unwrap();
             }
             let (count, first) = set.finish(2).unwrap();
@@ -580,8 +585,8 @@ mod tests {
             .into_iter()
             .chain((0..1000).map(|_| rng.i64(..)))
         {
-            let high = int_key(v);
-            assert_eq!(int_of(&[high, high.rotate_left(32), 9]), Some(v));
+            let (high, low) = int_key(v);
+            assert_eq!(int_of(&[high, low, 9]), Some(v));
             assert_eq!(int_of(&[high, high.rotate_left(31), 9]), None);
         }
     }

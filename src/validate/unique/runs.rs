@@ -35,7 +35,6 @@ impl Run {
         self.start + (self.len - 1) as i64
     }
 
-    #[allow(clippy::cast_sign_loss)]
     fn row_of(&self, value: i64) -> u64 {
         self.row + value.abs_diff(self.start)
     }
@@ -46,7 +45,6 @@ impl Run {
     }
 
     /// Whether `value` at `row` comes next.
-    #[allow(clippy::cast_possible_wrap)]
     fn extends(&self, value: i64, row: u64) -> bool {
         row == self.row + self.len && self.last().checked_add(1) == Some(value)
     }
@@ -186,7 +184,9 @@ pub fn resolve(mut runs: Vec<Run>) -> (u64, Vec<RunRepeat>, FirstSeen) {
             for v in (lo..=hi).take(SAMPLES.saturating_sub(first.len())) {
                 first.push(RunRepeat {
                     row: run.row_of(v),
-                    first: seen.row(v).unwrap_or(0),
+                    first: seen
+                        .row(v)
+                        .expect("a covered value was first seen in an earlier run"),
                     value: v,
                 });
             }
