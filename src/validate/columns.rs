@@ -2,10 +2,10 @@
 //! each counting violations and keeping the first rows, and its profile's accumulators; a
 //! worker's copy of a column (`spawn`) merges back into it (`merge`).
 
+mod allowed;
 mod batch;
 
-use ahash::HashSet;
-
+use self::allowed::Allowed;
 use super::DataError;
 use super::pattern::Pattern;
 use super::sketch::{Hll, Moments, Reservoir, TopValues, hash_bits, hash_text};
@@ -100,39 +100,6 @@ fn char_len(text: &str, ascii: bool) -> u64 {
     } else {
         text.chars().count()
     }) as u64
-}
-
-/// The allowed values of `in`: a list when short, where comparing hashes beats a table.
-#[derive(Debug, Clone)]
-enum Allowed {
-    /// Each value with its [`hash_text`].
-    Few(Vec<(u64, Box<str>)>),
-    Many(HashSet<String>),
-}
-
-impl Allowed {
-    fn new(values: impl Iterator<Item = String>) -> Self {
-        let list: Vec<String> = values.collect();
-        if list.len() <= 16 {
-            Self::Few(
-                list.into_iter()
-                    .map(|v| (hash_text(v.as_bytes()), v.into_boxed_str()))
-                    .collect(),
-            )
-        } else {
-            Self::Many(list.into_iter().collect())
-        }
-    }
-
-    /// Whether `text` is allowed; `hash`: its [`hash_text`], when at hand.
-    #[inline]
-    fn contains(&self, text: &str, hash: Option<u64>) -> bool {
-        match (self, hash) {
-            (Self::Few(list), Some(h)) => list.iter().any(|(k, a)| *k == h && **a == *text),
-            (Self::Few(list), None) => list.iter().any(|(_, a)| **a == *text),
-            (Self::Many(set), _) => set.contains(text),
-        }
-    }
 }
 
 /// A column's rules, compiled.
@@ -522,7 +489,11 @@ impl Column {
         hash: Option<u64>,
     ) -> Result<(), DataError> {
         if let Some(allowed) = &self.rules.allowed {
-            if !allowed.contains(text, hash) {
+            let found = match int {
+                Some(v) => allowed.contains_int(text, v),
+                None => allowed.contains(text, hash),
+            };
+            if !found {
                 self.in_tally.hit(row, text);
             }
         }

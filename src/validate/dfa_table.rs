@@ -116,7 +116,35 @@ impl DfaTable {
     /// Whether `text` has a match anywhere; `None` when the DFA quits on it.
     #[inline]
     pub fn is_match(&self, text: &[u8]) -> Option<bool> {
-        let mut s = self.start;
+        self.walk(self.start, text)
+    }
+
+    /// [`Self::is_match`] of `N` texts at once: their walks go in step over the bytes they all
+    /// have, so the table loads of one text wait on its own last load only and the others'
+    /// overlap them (one walk is a chain of dependent loads); each text's rest is walked alone.
+    #[inline]
+    pub fn are_matches<const N: usize>(&self, texts: [&[u8]; N]) -> [Option<bool>; N] {
+        let mut s = [self.start; N];
+        let common = texts.iter().map(|t| t.len()).min().unwrap_or(0);
+        let mut at = 0;
+        while at < common && s.iter().all(|&x| x >= self.special) {
+            let end = (at + STEP).min(common);
+            let steps: [&[u8]; N] = std::array::from_fn(|k| &texts[k][at..end]);
+            // byte `i` of every text, in turn
+            #[allow(clippy::needless_range_loop)]
+            for i in 0..end - at {
+                for k in 0..N {
+                    s[k] = self.moves[usize::from(s[k]) | usize::from(steps[k][i])];
+                }
+            }
+            at = end;
+        }
+        std::array::from_fn(|k| self.walk(s[k], &texts[k][at..]))
+    }
+
+    /// The end of a search that is in state `s` with `text` left to walk.
+    #[inline]
+    fn walk(&self, mut s: u16, text: &[u8]) -> Option<bool> {
         for step in text.chunks(STEP) {
             if s < self.special {
                 return Self::end(s);

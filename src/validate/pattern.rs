@@ -74,6 +74,18 @@ impl Pattern {
         }
         self.regex.is_match(text)
     }
+
+    /// [`Self::is_match`] of `N` texts; a written-out DFA walks them in step.
+    #[inline]
+    pub fn are_matches<const N: usize>(&mut self, texts: [&str; N]) -> [bool; N] {
+        if let Some(Dfa::Table(table)) = &self.dfa {
+            let found = table.are_matches(texts.map(str::as_bytes));
+            return std::array::from_fn(|k| {
+                found[k].unwrap_or_else(|| self.regex.is_match(texts[k]))
+            });
+        }
+        texts.map(|t| self.is_match(t))
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +179,14 @@ mod tests {
             for _ in 0..3000 {
                 let t = text(&mut rng);
                 assert_eq!(p.is_match(&t), re.is_match(&t), "{pattern} on {t:?}");
+            }
+            // texts in step: as one by one, whatever their lengths and wherever each ends
+            for _ in 0..1000 {
+                let four: [String; 4] = std::array::from_fn(|_| text(&mut rng));
+                let expected = four.each_ref().map(|t| re.is_match(t));
+                assert_eq!(p.are_matches(four.each_ref().map(String::as_str)), expected);
+                let three = [&four[1], &four[3], &four[0]].map(String::as_str);
+                assert_eq!(p.are_matches(three), three.map(|t| re.is_match(t)));
             }
         }
     }

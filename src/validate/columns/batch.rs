@@ -171,13 +171,32 @@ impl Column {
             for (k, &row) in p.rows.iter().enumerate() {
                 let row = row as usize;
                 let text = text(cells, row, &self.name)?;
-                if !allowed.contains(text, p.keys.get(k).copied()) {
+                let found = if int {
+                    allowed.contains_int(text, p.ints[k])
+                } else {
+                    allowed.contains(text, p.keys.get(k).copied())
+                };
+                if !found {
                     self.in_tally.hit(cells.line(row), text);
                 }
             }
         }
         if let Some(re) = &mut self.rules.regex {
-            for &row in &p.rows {
+            // four at a time: the pattern walks them in step
+            let mut rows = p.rows.chunks_exact(4);
+            for group in rows.by_ref() {
+                let mut texts = [""; 4];
+                for (t, &row) in texts.iter_mut().zip(group) {
+                    *t = text(cells, row as usize, &self.name)?;
+                }
+                for ((matched, t), &row) in re.are_matches(texts).into_iter().zip(texts).zip(group)
+                {
+                    if !matched {
+                        self.regex_tally.hit(cells.line(row as usize), t);
+                    }
+                }
+            }
+            for &row in rows.remainder() {
                 let row = row as usize;
                 let text = text(cells, row, &self.name)?;
                 if !re.is_match(text) {

@@ -1,0 +1,251 @@
+//! The allowed values of a column's `in`, compared as texts: a few in a small table by hash,
+//! then bytes compared in line (a call to `memcmp` costs more than a short text's compare);
+//! many in a hash set. In an `int` column whose allowed values are all written as `i64` writes them, a
+//! cell is compared by its parsed value and its length instead of its text.
+
+use ahash::HashSet;
+
+use crate::validate::sketch::hash_text;
+
+/// The allowed values of `in`.
+#[derive(Debug, Clone)]
+pub(super) struct Allowed {
+    texts: Texts,
+    /// Each value's number and length, when every value is a whole number written as `i64`
+    /// writes it (no sign but `-`, no leading zero).
+    ints: Option<Vec<(i64, usize)>>,
+}
+
+#[derive(Debug, Clone)]
+enum Texts {
+    /// A few values, each with its [`hash_text`], in a table where bits `shift..` of a value's
+    /// hash (masked by `mask`) are its slot and no two values share one: a look-up is one slot,
+    /// with no branch on which value a text is (a scan of a list mispredicts about once a
+    /// text when the values come in no order).
+    Few {
+        slots: Vec<Option<(u64, Box<str>)>>,
+        shift: u32,
+        mask: u64,
+    },
+    Many(HashSet<String>),
+}
+
+/// The most values kept in a [`Texts::Few`] table.
+const FEW: usize = 16;
+
+impl Texts {
+    fn new(mut list: Vec<String>) -> Self {
+        // a value listed twice takes one slot
+        list.sort_unstable();
+        list.dedup();
+        if list.len() <= FEW {
+            let hashes: Vec<u64> = list.iter().map(|v| hash_text(v.as_bytes())).collect();
+            // two slots a value or more; a shift that leaves no two in one slot
+            for bits in list.len().max(1).ilog2() + 1..=10 {
+                let mask = (1u64 << bits) - 1;
+                for shift in 0..=64 - bits {
+                    let mut taken = vec![false; 1 << bits];
+                    let apart = hashes.iter().all(|h| {
+                        let i = slot(*h, shift, mask);
+                        !std::mem::replace(&mut taken[i], true)
+                    });
+                    if apart {
+                        let mut slots = vec![None; 1 << bits];
+                        for (v, h) in list.into_iter().zip(hashes) {
+                            slots[slot(h, shift, mask)] = Some((h, v.into_boxed_str()));
+                        }
+                        return Self::Few { slots, shift, mask };
+                    }
+                }
+            }
+        }
+        // many values, or a few of which two share a hash
+        Self::Many(list.into_iter().collect())
+    }
+}
+
+/// Slot of `hash` in a [`Texts::Few`] table.
+#[inline]
+#[allow(clippy::cast_possible_truncation)]
+fn slot(hash: u64, shift: u32, mask: u64) -> usize {
+    ((hash >> shift) & mask) as usize
+}
+
+impl Allowed {
+    pub(super) fn new(values: impl Iterator<Item = String>) -> Self {
+        let list: Vec<String> = values.collect();
+        let ints = list
+            .iter()
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|i| i.to_string() == *v)
+                    .map(|i| (i, v.len()))
+            })
+            .collect();
+        Self {
+            texts: Texts::new(list),
+            ints,
+        }
+    }
+
+    /// Whether `text` is allowed; `hash`: its [`hash_text`], when at hand.
+    #[inline]
+    pub(super) fn contains(&self, text: &str, hash: Option<u64>) -> bool {
+        match &self.texts {
+            Texts::Few { slots, shift, mask } => {
+                let h = hash.unwrap_or_else(|| hash_text(text.as_bytes()));
+                matches!(&slots[slot(h, *shift, *mask)],
+                    Some((k, a)) if *k == h && same(a.as_bytes(), text.as_bytes()))
+            }
+            Texts::Many(set) => set.contains(text),
+        }
+    }
+
+    /// Whether `text`, read as the whole number `value`, is allowed. With every allowed value
+    /// written as `i64` writes it, the text is one of them when it has the value and the
+    /// length of one: any other text of a number (`+7`, `07`, `-0`) is longer than the
+    /// number's own.
+    #[inline]
+    pub(super) fn contains_int(&self, text: &str, value: i64) -> bool {
+        match &self.ints {
+            // every value compared, with no branch on which one matches
+            Some(ints) => ints.iter().fold(false, |found, &(v, n)| {
+                found | ((v == value) & (n == text.len()))
+            }),
+            None => self.contains(text, None),
+        }
+    }
+}
+
+/// Whether two texts are the same, compared in line up to 16 bytes: two loads of each that
+/// overlap in the middle cover every byte.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word4 = |t: &[u8], at: usize| {
+        t.get(at..at + 4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    let word8 = |t: &[u8], at: usize| {
+        t.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        9..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_compare_as_equal_slices_do() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..20_000 {
+            let n = rng.usize(0..24);
+            let a: Vec<u8> = (0..n).map(|_| rng.u8(b'a'..b'd')).collect();
+            let mut b = a.clone();
+            match rng.usize(0..3) {
+                0 => {}
+                1 if n > 0 => b[rng.usize(0..n)] = rng.u8(b'a'..b'e'),
+                _ => b.truncate(rng.usize(0..=n)),
+            }
+            assert_eq!(same(&a, &b), a == b, "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn texts_are_allowed_as_the_list_says() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let word = |rng: &mut fastrand::Rng| -> String {
+            (0..rng.usize(0..12)).map(|_| rng.char('a'..'e')).collect()
+        };
+        for _ in 0..2_000 {
+            let list: Vec<String> = (0..rng.usize(0..=20)).map(|_| word(&mut rng)).collect();
+            let allowed = Allowed::new(list.iter().cloned());
+            let distinct: HashSet<&String> = list.iter().collect();
+            assert_eq!(
+                matches!(allowed.texts, Texts::Few { .. }),
+                distinct.len() <= FEW,
+                "{list:?}"
+            );
+            for _ in 0..20 {
+                let text = if rng.bool() && !list.is_empty() {
+                    list[rng.usize(..list.len())].clone()
+                } else {
+                    word(&mut rng)
+                };
+                let listed = distinct.contains(&text);
+                let hash = hash_text(text.as_bytes());
+                assert_eq!(
+                    allowed.contains(&text, Some(hash)),
+                    listed,
+                    "{list:?} {text}"
+                );
+                assert_eq!(allowed.contains(&text, None), listed, "{list:?} {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn whole_numbers_are_allowed_as_their_texts_are() {
+        let lists: [&[&str]; 4] = [
+            &[
+                "0",
+                "1",
+                "-5",
+                "9223372036854775807",
+                "-9223372036854775808",
+            ],
+            &["0", "07", "+7"],
+            &["1", "x", "2"],
+            &["-0", "12"],
+        ];
+        let cells = [
+            "0",
+            "-0",
+            "+0",
+            "00",
+            "1",
+            "01",
+            "+1",
+            "-5",
+            "-05",
+            "7",
+            "07",
+            "+7",
+            "12",
+            "012",
+            "9223372036854775807",
+            "+9223372036854775807",
+            "-9223372036854775808",
+            "2",
+        ];
+        for list in lists {
+            let allowed = Allowed::new(list.iter().map(|v| (*v).to_owned()));
+            let many = Allowed::new(
+                list.iter()
+                    .map(|v| (*v).to_owned())
+                    .chain((100..120).map(|i| i.to_string())),
+            );
+            for cell in cells {
+                let value = crate::validate::value::parse_i64(cell.as_bytes()).unwrap();
+                let listed = list.contains(&cell);
+                assert_eq!(allowed.contains_int(cell, value), listed, "{list:?} {cell}");
+                assert_eq!(many.contains_int(cell, value), listed, "{list:?} {cell}");
+                let hash = Some(hash_text(cell.as_bytes()));
+                assert_eq!(allowed.contains(cell, hash), listed, "{list:?} {cell}");
+            }
+        }
+    }
+}
