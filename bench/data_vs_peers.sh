@@ -15,6 +15,8 @@
 #                                              parses and checks its share of them)
 #   mlops-ci data check --threads 1           (everything on one thread)
 #   mlops-ci data check without `unique`      (the one check whose memory grows with the data)
+#   mlops-ci data check, `profile: false`     (the checks alone, as the peers run them: no
+#                                              moments, quantiles, distinct count, top values)
 #   mlops-ci data check, ids scattered        (0.8 GB file only: the same file but for its ids,
 #                                              unique and in no runs, so `unique` keys each one
 #                                              instead of keeping runs of consecutive ids)
@@ -165,9 +167,12 @@ run_file() {
     # warm the page cache
     cat "$WORK/$file" > /dev/null
     sed 's/id: { type: int, unique: true }/id: { type: int }/' "$WORK/$file.mlops.yaml" > "$WORK/$file.nounique.yaml"
+    sed 's/^        rows: { min: 1 }$/        rows: { min: 1 }\n        profile: false/' "$WORK/$file.mlops.yaml" > "$WORK/$file.checks.yaml"
+    grep -q 'profile: false' "$WORK/$file.checks.yaml"
     measure mlops-ci "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
     measure mlops-ci-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
     measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
+    measure mlops-ci-checks-only "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" data check
     if [[ "$file" == data.csv ]]; then
         sed "s|path: FILE|path: scattered.csv|" "$WORK/mlops.yaml" > "$WORK/scattered.mlops.yaml"
         cat "$WORK/scattered.csv" > /dev/null

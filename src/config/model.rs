@@ -226,6 +226,11 @@ pub struct DataCheck {
     /// Drift against the baseline's recorded profile of this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// Keep a profile of each file (moments, quantiles, histogram, distinct count, top values)
+    /// for the report and for drift; default true. `false` runs the checks alone, in less
+    /// time, and leaves nothing for `drift` to compare.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

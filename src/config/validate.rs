@@ -262,6 +262,21 @@ fn gates_check(stage: &Node, out: &mut Vec<Diagnostic>) {
 /// Each `data:` column's regex compiles, and a text bound belongs to a date column and parses.
 fn data_check(stage: &Node, out: &mut Vec<Diagnostic>) {
     for check in items(stage.get("data")) {
+        if let Some(profile) = check.get("profile") {
+            let off =
+                matches!(&profile.kind, NodeKind::Scalar(s) if s.resolved == Resolved::Bool(false));
+            let drift = check.get("drift").is_some()
+                || entries(check.get("columns"))
+                    .iter()
+                    .any(|c| c.value.get("drift").is_some());
+            if off && drift {
+                out.push(
+                    Diagnostic::error("`profile: false` leaves no profile for `drift` to compare")
+                        .at(profile.span, "no profile kept")
+                        .hint("remove `profile: false`, or remove the file's and its columns' `drift:`"),
+                );
+            }
+        }
         for column in entries(check.get("columns")) {
             let rule = &column.value;
             if let Some(re) = rule.get("regex") {

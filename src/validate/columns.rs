@@ -113,6 +113,8 @@ struct Rules {
     allowed_text: String,
     regex: Option<Pattern>,
     length: (Option<u64>, Option<u64>),
+    /// The file keeps no profile (`profile: false`): the checks alone.
+    checks_only: bool,
 }
 
 /// A column's state during the pass.
@@ -232,6 +234,7 @@ impl Column {
                 None => None,
             },
             length: rule.length.map_or((None, None), |l| (l.min, l.max)),
+            checks_only: false,
         };
         if rule.unique == Some(true) {
             c.unique = Some(Unique::with_cap(super::unique::cap()));
@@ -244,6 +247,11 @@ impl Column {
 
     /// An empty column with the same rules, for one of `workers` workers that each read a share
     /// of the file's chunks.
+    /// Runs the checks alone, with no profile (`profile: false`).
+    pub fn checks_only(&mut self) {
+        self.rules.checks_only = true;
+    }
+
     pub fn spawn(&self, workers: usize) -> Self {
         let mut c = Self::plain(&self.name);
         c.rules = self.rules.clone();
@@ -375,12 +383,14 @@ impl Column {
             _ => None,
         };
         self.text_checks(row, text, int, None)?;
-        // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
-        let key = number.map_or_else(|| hash_text(text.as_bytes()), |x| hash_bits(x.to_bits()));
-        if !self.count_seen(key) {
-            self.count_new(key, text);
+        if !self.rules.checks_only {
+            // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
+            let key = number.map_or_else(|| hash_text(text.as_bytes()), |x| hash_bits(x.to_bits()));
+            if !self.count_seen(key) {
+                self.count_new(key, text);
+            }
+            self.stop_early_top(self.count - 1);
         }
-        self.stop_early_top(self.count - 1);
         if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
             self.length(row, text, false);
         }
@@ -447,7 +457,7 @@ impl Column {
             (None, Cell::Bool(_) | Cell::Null) => None,
         };
         match parsed {
-            Some(x) => {
+            Some(x) if !self.rules.checks_only => {
                 if self.all_int
                     && matches!(self.rules.kind, Some(ColumnType::Float) | None)
                     && !is_integral(x)
@@ -457,6 +467,7 @@ impl Column {
                 self.moments.add(x);
                 self.sample.add(x);
             }
+            Some(_) => {}
             None if self.rules.kind.is_some() => self.kind_tally.hit(row, text),
             None => {
                 self.non_numeric += 1;

@@ -122,6 +122,9 @@ impl<'c> Pass<'c> {
             Some(rule) => Column::with_rule(name, rule)?,
             None => Column::plain(name),
         };
+        if self.check.profile == Some(false) {
+            column.checks_only();
+        }
         column.nulls_before(self.rows.saturating_sub(self.malformed.violations + 1));
         self.columns.push(column);
         self.index.insert(name.to_owned(), self.columns.len() - 1);
@@ -362,25 +365,31 @@ pub fn check(
                 continue;
             }
         };
-        let (drift, drift_note) = match baseline.map(|find| find(&name)) {
-            None => (Vec::new(), Some("no baseline to compare with".to_owned())),
-            Some(None) => (
+        let rows = profile.rows;
+        let profile = (check.profile != Some(false)).then_some(profile);
+        let (drift, drift_note) = match (&profile, baseline.map(|find| find(&name))) {
+            (None, _) => (
+                Vec::new(),
+                Some("`profile: false`: no profile to compare".to_owned()),
+            ),
+            (_, None) => (Vec::new(), Some("no baseline to compare with".to_owned())),
+            (_, Some(None)) => (
                 Vec::new(),
                 Some("the baseline has no profile of this file".to_owned()),
             ),
-            Some(Some(base)) => (drift::file(check, &base, &profile), None),
+            (Some(profile), Some(Some(base))) => (drift::file(check, &base, profile), None),
         };
         let passed = checks.iter().all(|c| c.passed)
             && drift.iter().all(|d| !(d.enforced && d.verdict == "drift"));
         out.push(DataReport {
             file: name,
             format: format_name(format).to_owned(),
-            rows: profile.rows,
+            rows,
             bytes,
             passed,
             error: None,
             checks,
-            profile: Some(profile),
+            profile,
             drift,
             drift_note,
         });
@@ -405,6 +414,7 @@ pub fn profile(
         extra_columns: None,
         columns: IndexMap::new(),
         drift: None,
+        profile: None,
     };
     if !path.is_file() {
         return Err(DataError::Missing(name.to_owned()));

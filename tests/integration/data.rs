@@ -556,6 +556,45 @@ fn workers_find_what_one_thread_finds() {
     assert_eq!(cities.len(), CITIES.len());
 }
 
+/// `profile: false` finds every violation the full pass finds, on one thread and on several,
+/// and keeps no profile: drift says why it has nothing to compare.
+#[test]
+fn without_a_profile_the_checks_find_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // over 8 MB, so that workers share the file's chunks
+    let (rows, truth) = table(250_000, 12, 0.0);
+    std::fs::write(d.join("t.csv"), csv_text(&rows)).unwrap();
+    let json_with = |config: &str, threads: &str| {
+        std::fs::write(d.join("mlops.yaml"), config).unwrap();
+        let out = run(
+            d,
+            &["data", "check", "--format", "json", "--threads", threads],
+        );
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["validate"][0].clone()
+    };
+    let full = json_with(&config(&["t.csv"], ""), "2");
+    assert!(full["profile"].is_object());
+    let alone = config(&["t.csv"], "        profile: false\n");
+    for threads in ["1", "2"] {
+        let checks_only = json_with(&alone, threads);
+        assert_eq!(
+            checks_by_name(&checks_only),
+            checks_by_name(&full),
+            "{threads}"
+        );
+        assert_eq!(checks_only["rows"], truth.rows);
+        assert!(checks_only.get("profile").is_none(), "{checks_only:#}");
+        assert_eq!(
+            checks_only["drift_note"],
+            "`profile: false`: no profile to compare"
+        );
+    }
+    let ages = check_named(&full, "`age`: max 90");
+    assert_eq!(ages["violations"], truth.ages_over_90.len() as u64);
+}
+
 #[test]
 fn globs_and_folders_check_each_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -634,14 +673,20 @@ fn profile_prints_a_table_or_json() {
     );
 }
 
-#[test]
-fn a_bad_regex_or_date_bound_is_a_lint_error_pointing_at_it() {
-    let dir = crate::common::config_dir(
-        b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        columns:\n          a: { regex: '([a-z' }\n          b: { type: date, min: '2024-13-01' }\n          c: { nulls: '1%', length: { max: 3 } }\n",
-    );
+/// What `lint` says of `config`, which it must refuse (exit 2).
+fn lint_errors(config: &[u8]) -> String {
+    let dir = crate::common::config_dir(config);
     let out = run(dir.path(), &["lint"]);
     let err = stderr(&out);
     assert_eq!(code(&out), 2, "{err}");
+    err
+}
+
+#[test]
+fn a_bad_regex_date_bound_or_drift_without_profile_is_a_lint_error_pointing_at_it() {
+    let err = lint_errors(
+        b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        columns:\n          a: { regex: '([a-z' }\n          b: { type: date, min: '2024-13-01' }\n          c: { nulls: '1%', length: { max: 3 } }\n",
+    );
     assert!(
         err.contains("the `regex` of column `a` does not compile"),
         "{err}"
@@ -649,6 +694,15 @@ fn a_bad_regex_or_date_bound_is_a_lint_error_pointing_at_it() {
     assert!(err.contains("mlops.yaml:7:"), "{err}");
     assert!(err.contains("`min: 2024-13-01` of column `b`"), "{err}");
     assert!(!err.contains("column `c`"), "{err}");
+    // drift compares profiles: a file that keeps none cannot ask for it
+    let err = lint_errors(
+        b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        profile: false\n        columns:\n          a: { drift: { method: psi, max: 0.2 } }\n",
+    );
+    assert!(
+        err.contains("`profile: false` leaves no profile for `drift` to compare"),
+        "{err}"
+    );
+    assert!(err.contains("mlops.yaml:6:"), "{err}");
 }
 
 /// `run` on a push to main records the profiles in the baseline note; a PR whose data shifted

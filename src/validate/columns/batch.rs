@@ -96,10 +96,13 @@ impl Column {
     fn numbers<C: Cells>(&mut self, cells: &C, p: &Parsed, int: bool) -> Result<(), DataError> {
         let before = self.count;
         self.count += p.values.len() as u64;
-        self.moments.add_all(&p.values);
-        self.sample.add_all(&p.values);
-        if !int && self.all_int && p.values.iter().any(|x| !is_integral(*x)) {
-            self.all_int = false;
+        let profiled = !self.rules.checks_only;
+        if profiled {
+            self.moments.add_all(&p.values);
+            self.sample.add_all(&p.values);
+            if !int && self.all_int && p.values.iter().any(|x| !is_integral(*x)) {
+                self.all_int = false;
+            }
         }
         let (min, max) = (self.rules.min, self.rules.max);
         if min.is_some() || max.is_some() {
@@ -116,13 +119,15 @@ impl Column {
             }
         }
         self.value_checks(cells, p, int)?;
-        for (&x, &row) in p.values.iter().zip(&p.rows) {
-            let key = hash_bits(x.to_bits());
-            if !self.count_seen(key) {
-                self.count_new(key, text(cells, row as usize, &self.name)?);
+        if profiled {
+            for (&x, &row) in p.values.iter().zip(&p.rows) {
+                let key = hash_bits(x.to_bits());
+                if !self.count_seen(key) {
+                    self.count_new(key, text(cells, row as usize, &self.name)?);
+                }
             }
+            self.stop_early_top(before);
         }
-        self.stop_early_top(before);
         Ok(())
     }
 
@@ -133,22 +138,30 @@ impl Column {
         p.keys.clear();
         p.rows.clear();
         let (mut shortest, mut longest) = self.length;
+        let profiled = !self.rules.checks_only;
+        // hashes for the profile's counts, and for `in` to look its values up by
+        let keyed = profiled || self.rules.allowed.is_some();
         for row in 0..cells.len() {
             let text = text(cells, row, &self.name)?;
             if text.is_empty() {
                 self.null(cells.line(row));
                 continue;
             }
-            let key = hash_text(text.as_bytes());
-            p.keys.push(key);
             #[allow(clippy::cast_possible_truncation)]
             p.rows.push(row as u32);
-            if !self.count_seen(key) {
-                self.count_new(key, text);
+            if !keyed {
+                continue;
             }
-            let n = char_len(text, ascii);
-            shortest = shortest.min(n);
-            longest = longest.max(n);
+            let key = hash_text(text.as_bytes());
+            p.keys.push(key);
+            if profiled {
+                if !self.count_seen(key) {
+                    self.count_new(key, text);
+                }
+                let n = char_len(text, ascii);
+                shortest = shortest.min(n);
+                longest = longest.max(n);
+            }
         }
         self.length = (shortest, longest);
         self.count += p.rows.len() as u64;
@@ -303,6 +316,10 @@ mod tests {
             let parsed: ColumnRule = serde_json::from_str(rule).unwrap();
             let mut typed = Column::with_rule("c", &parsed).unwrap();
             let mut per_cell = Column::with_rule("c", &parsed).unwrap();
+            // the checks alone (`profile: false`), by both paths
+            let mut alone = Column::with_rule("c", &parsed).unwrap();
+            alone.checks_only();
+            let mut alone_per_cell = alone.spawn(1);
             let mut rng = fastrand::Rng::with_seed(8);
             let mut rows = 0;
             for _ in 0..60 {
@@ -313,14 +330,22 @@ mod tests {
                     first: rows + 2,
                 };
                 typed.feed(&cells).unwrap();
+                alone.feed(&cells).unwrap();
                 for (r, t) in cells.texts.iter().enumerate() {
                     per_cell.cell(cells.line(r), Cell::Text(t)).unwrap();
+                    alone_per_cell.cell(cells.line(r), Cell::Text(t)).unwrap();
                 }
                 rows += cells.len() as u64;
             }
             let typed_results = typed.results(rows).unwrap();
             assert!(typed_results.iter().any(|r| r.violations > 0), "{rule}");
             assert_eq!(typed_results, per_cell.results(rows).unwrap(), "{rule}");
+            assert_eq!(typed_results, alone.results(rows).unwrap(), "{rule}");
+            assert_eq!(
+                typed_results,
+                alone_per_cell.results(rows).unwrap(),
+                "{rule}"
+            );
             assert_eq!(
                 serde_json::to_value(typed.profile()).unwrap(),
                 serde_json::to_value(per_cell.profile()).unwrap(),
