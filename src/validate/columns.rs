@@ -1,6 +1,7 @@
 //! One column's pass: its checks (type, nulls, bounds, allowed values, regex, length, unique),
-//! each counting violations and keeping the first rows, and its profile's accumulators; a
-//! worker's copy of a column (`spawn`) merges back into it (`merge`).
+//! each counting violations and keeping the first rows, and its profile's accumulators (left
+//! alone when the file keeps no profile); a worker's copy of a column (`spawn`) merges back
+//! into it (`merge`).
 
 mod allowed;
 mod batch;
@@ -245,13 +246,13 @@ impl Column {
         Ok(c)
     }
 
-    /// An empty column with the same rules, for one of `workers` workers that each read a share
-    /// of the file's chunks.
     /// Runs the checks alone, with no profile (`profile: false`).
     pub fn checks_only(&mut self) {
         self.rules.checks_only = true;
     }
 
+    /// An empty column with the same rules, for one of `workers` workers that each read a share
+    /// of the file's chunks.
     pub fn spawn(&self, workers: usize) -> Self {
         let mut c = Self::plain(&self.name);
         c.rules = self.rules.clone();
@@ -391,7 +392,9 @@ impl Column {
             }
             self.stop_early_top(self.count - 1);
         }
-        if self.rules.length.0.is_some() || self.rules.length.1.is_some() || !self.numeric_kind() {
+        // the profile keeps a text column's length range
+        let profiled_text = !self.rules.checks_only && !self.numeric_kind();
+        if self.rules.length.0.is_some() || self.rules.length.1.is_some() || profiled_text {
             self.length(row, text, false);
         }
         if buf.capacity() > 0 {

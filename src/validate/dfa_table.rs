@@ -1,7 +1,8 @@
 //! A small lazy DFA written out in full: every state reachable from the unanchored start of a
 //! haystack, and each one's move on every byte and at the end of the text, in one flat
 //! table. A match then costs a table load per byte, and none of the lazy DFA's
-//! per-search set-up. Built only when the DFA has few states; the lazy DFA answers otherwise.
+//! per-search set-up; several texts walked in step overlap their loads. Built only when the
+//! DFA has few states; the lazy DFA answers otherwise.
 
 use std::collections::{HashMap, HashSet};
 

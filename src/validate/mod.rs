@@ -211,15 +211,19 @@ impl<'c> Pass<'c> {
         Ok(out)
     }
 
-    fn profile(&self) -> Profile {
-        Profile {
+    /// The file's profile; `None` when its entry keeps none (`profile: false`).
+    fn profile(&self) -> Option<Profile> {
+        if self.check.profile == Some(false) {
+            return None;
+        }
+        Some(Profile {
             rows: self.rows,
             columns: self
                 .columns
                 .iter()
                 .map(|c| (c.name.clone(), c.profile()))
                 .collect(),
-        }
+        })
     }
 }
 
@@ -269,13 +273,25 @@ pub fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, DataError> {
     Ok(vec![full])
 }
 
-/// Reads one file through `check`'s rules: its checks and its profile, and the bytes read.
+/// What one pass over a file found.
+struct Passed {
+    format: DataFormat,
+    checks: Vec<CheckResult>,
+    rows: u64,
+    /// `None` when the entry keeps no profile.
+    profile: Option<Profile>,
+    /// Bytes read.
+    bytes: u64,
+}
+
+/// Reads one file through `check`'s rules: its checks, its rows, its profile (unless the entry
+/// keeps none) and the bytes read.
 fn pass_file(
     path: &Path,
     name: &str,
     check: &DataCheck,
     options: Options,
-) -> Result<(DataFormat, Vec<CheckResult>, Profile, u64), DataError> {
+) -> Result<Passed, DataError> {
     let (format, gzip, tsv) = Source::detect(path, name, check.format)?;
     let ascii = |c: Option<char>, default: u8, what: &str| match c {
         None => Ok(default),
@@ -305,7 +321,13 @@ fn pass_file(
     progress.done();
     let bytes = bytes?;
     let results = pass.results(format)?;
-    Ok((format, results, pass.profile(), bytes))
+    Ok(Passed {
+        format,
+        checks: results,
+        rows: pass.rows,
+        profile: pass.profile(),
+        bytes,
+    })
 }
 
 fn format_name(format: DataFormat) -> &'static str {
@@ -358,15 +380,19 @@ pub fn check(
             .unwrap_or(&path)
             .to_string_lossy()
             .into_owned();
-        let (format, checks, profile, bytes) = match pass_file(&path, &name, check, options) {
+        let Passed {
+            format,
+            checks,
+            rows,
+            profile,
+            bytes,
+        } = match pass_file(&path, &name, check, options) {
             Ok(done) => done,
             Err(e) => {
                 out.push(failed(&name, check.format, &e));
                 continue;
             }
         };
-        let rows = profile.rows;
-        let profile = (check.profile != Some(false)).then_some(profile);
         let (drift, drift_note) = match (&profile, baseline.map(|find| find(&name))) {
             (None, _) => (
                 Vec::new(),
@@ -419,6 +445,9 @@ pub fn profile(
     if !path.is_file() {
         return Err(DataError::Missing(name.to_owned()));
     }
-    let (_, _, profile, bytes) = pass_file(path, name, &check, options)?;
-    Ok((profile, bytes))
+    let passed = pass_file(path, name, &check, options)?;
+    let profile = passed
+        .profile
+        .expect("an entry with no `profile:` keeps a profile");
+    Ok((profile, passed.bytes))
 }

@@ -1,7 +1,7 @@
 //! The allowed values of a column's `in`, compared as texts: a few in a small table by hash,
 //! then bytes compared in line (a call to `memcmp` costs more than a short text's compare);
-//! many in a hash set. In an `int` column whose allowed values are all written as `i64` writes them, a
-//! cell is compared by its parsed value and its length instead of its text.
+//! many in a hash set. In an `int` column whose allowed values are all written as `i64` writes
+//! them, a cell is compared by its parsed value and its length instead of its text.
 
 use ahash::HashSet;
 
