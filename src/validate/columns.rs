@@ -504,8 +504,8 @@ impl Column {
     ) -> Result<(), DataError> {
         if let Some(allowed) = &self.rules.allowed {
             let found = match int {
-                Some(v) => allowed.contains_int(text, v),
-                None => allowed.contains(text, hash),
+                Some(v) => allowed.contains_int(text.as_bytes(), v),
+                None => allowed.contains(text.as_bytes(), hash),
             };
             if !found {
                 self.in_tally.hit(row, text);

@@ -154,6 +154,11 @@ impl Cells for ColumnCells<'_> {
     }
 
     #[inline]
+    fn utf8(&self) -> bool {
+        self.text.is_some()
+    }
+
+    #[inline]
     fn line(&self, row: usize) -> u64 {
         self.lines[row]
     }

@@ -27,7 +27,7 @@ enum Texts {
         shift: u32,
         mask: u64,
     },
-    Many(HashSet<String>),
+    Many(HashSet<Box<[u8]>>),
 }
 
 /// The most values kept in a [`Texts::Few`] table.
@@ -60,7 +60,7 @@ impl Texts {
             }
         }
         // many values, or a few of which two share a hash
-        Self::Many(list.into_iter().collect())
+        Self::Many(list.into_iter().map(|v| v.into_bytes().into()).collect())
     }
 }
 
@@ -89,14 +89,14 @@ impl Allowed {
         }
     }
 
-    /// Whether `text` is allowed; `hash`: its [`hash_text`], when at hand.
+    /// Whether the text of bytes `text` is allowed; `hash`: its [`hash_text`], when at hand.
     #[inline]
-    pub(super) fn contains(&self, text: &str, hash: Option<u64>) -> bool {
+    pub(super) fn contains(&self, text: &[u8], hash: Option<u64>) -> bool {
         match &self.texts {
             Texts::Few { slots, shift, mask } => {
-                let h = hash.unwrap_or_else(|| hash_text(text.as_bytes()));
+                let h = hash.unwrap_or_else(|| hash_text(text));
                 matches!(&slots[slot(h, *shift, *mask)],
-                    Some((k, a)) if *k == h && same(a.as_bytes(), text.as_bytes()))
+                    Some((k, a)) if *k == h && same(a.as_bytes(), text))
             }
             Texts::Many(set) => set.contains(text),
         }
@@ -107,7 +107,7 @@ impl Allowed {
     /// length of one: any other text of a number (`+7`, `07`, `-0`) is longer than the
     /// number's own.
     #[inline]
-    pub(super) fn contains_int(&self, text: &str, value: i64) -> bool {
+    pub(super) fn contains_int(&self, text: &[u8], value: i64) -> bool {
         match &self.ints {
             // every value compared, with no branch on which one matches
             Some(ints) => ints.iter().fold(false, |found, &(v, n)| {
@@ -188,11 +188,15 @@ mod tests {
                 let listed = distinct.contains(&text);
                 let hash = hash_text(text.as_bytes());
                 assert_eq!(
-                    allowed.contains(&text, Some(hash)),
+                    allowed.contains(text.as_bytes(), Some(hash)),
                     listed,
                     "{list:?} {text}"
                 );
-                assert_eq!(allowed.contains(&text, None), listed, "{list:?} {text}");
+                assert_eq!(
+                    allowed.contains(text.as_bytes(), None),
+                    listed,
+                    "{list:?} {text}"
+                );
             }
         }
     }
@@ -241,10 +245,22 @@ mod tests {
             for cell in cells {
                 let value = crate::validate::value::parse_i64(cell.as_bytes()).unwrap();
                 let listed = list.contains(&cell);
-                assert_eq!(allowed.contains_int(cell, value), listed, "{list:?} {cell}");
-                assert_eq!(many.contains_int(cell, value), listed, "{list:?} {cell}");
+                assert_eq!(
+                    allowed.contains_int(cell.as_bytes(), value),
+                    listed,
+                    "{list:?} {cell}"
+                );
+                assert_eq!(
+                    many.contains_int(cell.as_bytes(), value),
+                    listed,
+                    "{list:?} {cell}"
+                );
                 let hash = Some(hash_text(cell.as_bytes()));
-                assert_eq!(allowed.contains(cell, hash), listed, "{list:?} {cell}");
+                assert_eq!(
+                    allowed.contains(cell.as_bytes(), hash),
+                    listed,
+                    "{list:?} {cell}"
+                );
             }
         }
     }

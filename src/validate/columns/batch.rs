@@ -18,6 +18,8 @@ pub trait Cells {
     fn text(&self, row: usize) -> Option<&str>;
     /// Whether every cell is ASCII (then a cell's length is its bytes).
     fn ascii(&self) -> bool;
+    /// Whether every cell is known to be UTF-8 (then [`Self::text`] is never `None`).
+    fn utf8(&self) -> bool;
     /// The line row `row` is on.
     fn line(&self, row: usize) -> u64;
     /// The error for row `row` of column `column` not being UTF-8.
@@ -132,15 +134,32 @@ impl Column {
     }
 
     fn feed_text<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
+        let profiled = !self.rules.checks_only;
+        // hashes for the profile's counts, and for `in` to look its values up by
+        let keyed = profiled || self.rules.allowed.is_some();
+        let looked_at = keyed
+            || self.rules.regex.is_some()
+            || self.unique.is_some()
+            || self.rules.length != (None, None);
+        if !looked_at && cells.utf8() {
+            // no check and no profile takes the values: only whether each is null
+            let mut filled = 0;
+            for row in 0..cells.len() {
+                if cells.bytes(row).is_empty() {
+                    self.null(cells.line(row));
+                } else {
+                    filled += 1;
+                }
+            }
+            self.count += filled;
+            return Ok(());
+        }
         let before = self.count;
         let ascii = cells.ascii();
         let mut p = std::mem::take(&mut self.parsed);
         p.keys.clear();
         p.rows.clear();
         let (mut shortest, mut longest) = self.length;
-        let profiled = !self.rules.checks_only;
-        // hashes for the profile's counts, and for `in` to look its values up by
-        let keyed = profiled || self.rules.allowed.is_some();
         for row in 0..cells.len() {
             let text = text(cells, row, &self.name)?;
             if text.is_empty() {
@@ -181,16 +200,18 @@ impl Column {
         int: bool,
     ) -> Result<(), DataError> {
         if let Some(allowed) = &self.rules.allowed {
+            // by the cell's bytes: its text (UTF-8, checked when it was fed) only for a miss
             for (k, &row) in p.rows.iter().enumerate() {
                 let row = row as usize;
-                let text = text(cells, row, &self.name)?;
+                let bytes = cells.bytes(row);
                 let found = if int {
-                    allowed.contains_int(text, p.ints[k])
+                    allowed.contains_int(bytes, p.ints[k])
                 } else {
-                    allowed.contains(text, p.keys.get(k).copied())
+                    allowed.contains(bytes, p.keys.get(k).copied())
                 };
                 if !found {
-                    self.in_tally.hit(cells.line(row), text);
+                    self.in_tally
+                        .hit(cells.line(row), text(cells, row, &self.name)?);
                 }
             }
         }
@@ -267,6 +288,9 @@ mod tests {
         fn ascii(&self) -> bool {
             self.texts.iter().all(|t| t.is_ascii())
         }
+        fn utf8(&self) -> bool {
+            true
+        }
         fn line(&self, row: usize) -> u64 {
             self.first + row as u64
         }
@@ -310,6 +334,8 @@ mod tests {
             r#"{"type": "float", "min": -1.5, "max": 20, "regex": "^[0-9]", "unique": true}"#,
             r#"{"type": "string", "in": ["a", "b", "é"], "regex": "^[a-z]", "length": {"max": 1}}"#,
             r#"{"type": "string", "unique": true}"#,
+            // checks alone, nothing but nulls looked at: the values are not taken
+            r#"{"type": "string", "nulls": "1%"}"#,
             r#"{"type": "date"}"#,
         ];
         for rule in rules {
