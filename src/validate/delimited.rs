@@ -1,11 +1,11 @@
-//! The CSV reader: this thread reads the file (gunzipping it by extension) and splits it into
-//! chunks of whole records; workers each parse and check a share of the chunks (chunk `k` goes
-//! to worker `k mod n`, so a run's results depend only on the file and `n`) into their own
-//! columns, merged into the pass's at the end. Rows with the wrong number of fields are set
-//! aside as violations with their line.
-
+//! The CSV reader: the file (gunzipped by extension) is split into chunks of whole records;
+//! workers take turns reading the next chunk (chunk `k` is worker `k mod n`'s, so a run's
+//! results depend only on the file and `n`), then parse and check it into their own columns,
+//! merged into the pass's at the end. Rows with the wrong number of fields are set aside as
+//! violations with their line.
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::Ordering;
+use std::sync::{Condvar, Mutex};
 
 use super::columns::{Cells, Column, Tally};
 use super::read::{Progress, Source, encoding, open, read_error};
@@ -199,13 +199,18 @@ fn header(chunk: &mut Chunk, source: &Source, pass: &mut Pass) -> Result<Option<
     Ok(Some(width))
 }
 
+/// The file's reader, shared by the workers.
+type Reader = Splitter<Box<dyn std::io::Read + Send>>;
+/// Shows the line the reading is at.
+type Tick<'a> = &'a mut (dyn FnMut(u64) + Send);
+
 /// Reads the chunks on this thread.
 fn inline(
-    splitter: &mut Splitter<Box<dyn std::io::Read>>,
+    splitter: &mut Reader,
     first: Chunk,
     ctx: (&Source, usize),
     pass: &mut Pass,
-    progress: &mut dyn FnMut(u64),
+    progress: Tick<'_>,
 ) -> Result<Found, DataError> {
     let (source, width) = ctx;
     let mut found = Found::default();
@@ -230,80 +235,169 @@ fn inline(
     }
 }
 
-/// Reads the chunks with `workers` threads, then merges their columns into the pass's.
+/// The reader as the workers take turns at it: chunk `k` is read by worker `k mod n`, into
+/// that worker's own buffer, right before it parses it (the bytes land in its core's cache,
+/// and no thread only reads). A run's results then depend only on the file and `n`.
+struct Turns<'a> {
+    at: Mutex<Turn<'a>>,
+    changed: Condvar,
+}
+
+struct Turn<'a> {
+    splitter: &'a mut Reader,
+    progress: Tick<'a>,
+    /// The worker whose turn it is.
+    next: usize,
+    /// The chunk that turn reads, counted from the first (which worker 0 has).
+    chunk: usize,
+    /// Set when no more chunks are to be read: the file ended, or a chunk failed.
+    over: bool,
+}
+
+/// Why a worker stopped early, with the chunk it was at, so the error of the first chunk in
+/// the file is the one reported, whichever worker met it first.
+type Failed = (usize, DataError);
+
+impl Turns<'_> {
+    /// The next chunk of worker `me` into `chunk`, when its turn comes: `Ok(None)` when there
+    /// are no more, else the chunk's number.
+    fn take(
+        &self,
+        me: usize,
+        workers: usize,
+        chunk: &mut Chunk,
+        source: &Source,
+    ) -> Result<Option<usize>, Failed> {
+        let mut turn = self
+            .at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while turn.next != me && !turn.over {
+            turn = self
+                .changed
+                .wait(turn)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if turn.over {
+            return Ok(None);
+        }
+        let k = turn.chunk;
+        let read = turn.splitter.next_chunk(chunk);
+        match read {
+            Ok(true) => {
+                let line = turn.splitter.line();
+                (turn.progress)(line);
+                turn.next = (me + 1) % workers;
+                turn.chunk += 1;
+            }
+            Ok(false) | Err(_) => turn.over = true,
+        }
+        drop(turn);
+        self.changed.notify_all();
+        match read {
+            Ok(true) => Ok(Some(k)),
+            Ok(false) => Ok(None),
+            Err(e) => Err((k, split_error(source, e))),
+        }
+    }
+
+    /// Stops the reading: a chunk failed.
+    fn stop(&self) {
+        self.at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .over = true;
+        self.changed.notify_all();
+    }
+}
+
+/// Reads the chunks with `workers` threads taking turns ([`Turns`]), then merges their
+/// columns into the pass's.
 fn threaded(
-    splitter: &mut Splitter<Box<dyn std::io::Read>>,
+    splitter: &mut Reader,
     first: Chunk,
     ctx: (&Source, usize, usize),
     pass: &mut Pass,
-    progress: &mut dyn FnMut(u64),
+    progress: Tick<'_>,
 ) -> Result<Found, DataError> {
     let (source, width, workers) = ctx;
-    std::thread::scope(|scope| {
-        let (free_tx, free_rx) = mpsc::channel::<Chunk>();
-        let mut senders = Vec::new();
-        let mut handles = Vec::new();
-        for _ in 0..workers {
-            let (tx, rx) = mpsc::sync_channel::<Chunk>(2);
-            senders.push(tx);
-            let free = free_tx.clone();
-            let mut columns: Vec<Column> = pass.columns.iter().map(|c| c.spawn(workers)).collect();
-            handles.push(
-                scope.spawn(move || -> Result<(Vec<Column>, Found), DataError> {
+    let turns = Turns {
+        at: Mutex::new(Turn {
+            splitter,
+            progress,
+            next: 1 % workers,
+            chunk: 1,
+            over: false,
+        }),
+        changed: Condvar::new(),
+    };
+    let mut first = Some(first);
+    let done: Vec<Result<(Vec<Column>, Found), Failed>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|me| {
+                let mut columns: Vec<Column> =
+                    pass.columns.iter().map(|c| c.spawn(workers)).collect();
+                let (turns, first) = (&turns, if me == 0 { first.take() } else { None });
+                scope.spawn(move || -> Result<(Vec<Column>, Found), Failed> {
                     let mut found = Found::default();
                     let mut table = Table::default();
-                    for chunk in rx {
-                        feed_chunk(source, width, &chunk, &mut columns, &mut found, &mut table)?;
-                        let _ = free.send(chunk);
+                    let (mut at, mut chunk) = match first {
+                        Some(chunk) => (Some(0), chunk),
+                        None => (None, Chunk::default()),
+                    };
+                    loop {
+                        if let Some(k) = at {
+                            let fed = feed_chunk(
+                                source,
+                                width,
+                                &chunk,
+                                &mut columns,
+                                &mut found,
+                                &mut table,
+                            );
+                            if let Err(e) = fed {
+                                turns.stop();
+                                return Err((k, e));
+                            }
+                        }
+                        match turns.take(me, workers, &mut chunk, source)? {
+                            Some(k) => at = Some(k),
+                            None => return Ok((columns, found)),
+                        }
                     }
-                    Ok((columns, found))
-                }),
-            );
-        }
-        drop(free_tx);
-        let mut result = Ok(());
-        let mut chunk = first;
-        let mut sent = 0usize;
-        loop {
-            if senders[sent % workers].send(chunk).is_err() {
-                break;
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err((0, read_error(&source.name, &"a worker stopped"))))
+            })
+            .collect()
+    });
+    let mut found = Found::default();
+    let mut failed: Option<Failed> = None;
+    for result in done {
+        match result {
+            Ok((columns, f)) => {
+                for (mine, theirs) in pass.columns.iter_mut().zip(columns) {
+                    mine.merge(theirs);
+                }
+                found.rows += f.rows;
+                found.malformed.merge(f.malformed);
             }
-            sent += 1;
-            progress(splitter.line());
-            chunk = free_rx.try_recv().unwrap_or_default();
-            match splitter.next_chunk(&mut chunk) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    result = Err(split_error(source, e));
-                    break;
+            Err((k, e)) => {
+                if failed.as_ref().is_none_or(|(first, _)| k < *first) {
+                    failed = Some((k, e));
                 }
             }
         }
-        drop(senders);
-        let mut found = Found::default();
-        for handle in handles {
-            let done = handle
-                .join()
-                .unwrap_or_else(|_| Err(read_error(&source.name, &"a worker stopped")));
-            match done {
-                Ok((columns, f)) if result.is_ok() => {
-                    for (mine, theirs) in pass.columns.iter_mut().zip(columns) {
-                        mine.merge(theirs);
-                    }
-                    found.rows += f.rows;
-                    found.malformed.merge(f.malformed);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if result.is_ok() {
-                        result = Err(e);
-                    }
-                }
-            }
-        }
-        result.map(|()| found)
-    })
+    }
+    match failed {
+        Some((_, e)) => Err(e),
+        None => Ok(found),
+    }
 }
 
 /// Streams a CSV file into `pass` with `threads` workers (one, on this thread, for small files).
@@ -323,7 +417,7 @@ pub fn csv(
             .map_err(|e| split_error(source, e))?
         {
             pass.header(Vec::new())?;
-            return Ok(count.get());
+            return Ok(count.load(Ordering::Relaxed));
         }
         if let Some(width) = header(&mut chunk, source, pass)? {
             break width;
@@ -331,7 +425,7 @@ pub fn csv(
     };
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let workers = if size < SMALL { 1 } else { threads.max(1) };
-    let mut tick = |lines: u64| progress.show(lines, count.get());
+    let mut tick = |lines: u64| progress.show(lines, count.load(Ordering::Relaxed));
     let found = if workers == 1 {
         inline(&mut splitter, chunk, (source, width), pass, &mut tick)?
     } else {
@@ -345,5 +439,5 @@ pub fn csv(
     };
     pass.rows = found.rows;
     pass.malformed = found.malformed;
-    Ok(count.get())
+    Ok(count.load(Ordering::Relaxed))
 }

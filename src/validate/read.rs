@@ -3,11 +3,11 @@
 //! `delimited`. Each streams its rows into a [`Pass`] with memory that does not grow with the
 //! file.
 
-use std::cell::Cell as Shared;
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Read};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray as _;
@@ -76,13 +76,13 @@ impl Source {
 /// Counts the bytes read from the file (before decompression).
 struct Counting<R> {
     inner: R,
-    count: Rc<Shared<u64>>,
+    count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -162,16 +162,16 @@ pub(super) fn read_error(name: &str, e: &dyn std::fmt::Display) -> DataError {
 }
 
 /// A reader of the file's (decompressed) bytes, and the count of bytes read from disk.
-pub(super) type Opened = (Box<dyn Read>, Rc<Shared<u64>>);
+pub(super) type Opened = (Box<dyn Read + Send>, Arc<AtomicU64>);
 
 pub(super) fn open(path: &Path, source: &Source) -> Result<Opened, DataError> {
     let file = File::open(path).map_err(|e| read_error(&source.name, &e))?;
-    let count = Rc::new(Shared::new(0));
+    let count = Arc::new(AtomicU64::new(0));
     let counting = Counting {
         inner: file,
-        count: Rc::clone(&count),
+        count: Arc::clone(&count),
     };
-    let reader: Box<dyn Read> = if source.gzip {
+    let reader: Box<dyn Read + Send> = if source.gzip {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
             1 << 16,
             counting,
@@ -263,9 +263,9 @@ pub fn jsonl(
                 column.null(line);
             }
         }
-        progress.tick(pass.rows, count.get());
+        progress.tick(pass.rows, count.load(Ordering::Relaxed));
     }
-    Ok(count.get())
+    Ok(count.load(Ordering::Relaxed))
 }
 
 /// Streams a Parquet file into `pass`, a record batch at a time, column by column.

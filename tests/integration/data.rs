@@ -595,6 +595,39 @@ fn without_a_profile_the_checks_find_the_same() {
     assert_eq!(ages["violations"], truth.ages_over_90.len() as u64);
 }
 
+/// Workers take turns reading the file's chunks: one that breaks in two places stops with the
+/// error of the first, whichever worker meets which first, and no worker is left waiting.
+#[test]
+fn workers_stop_on_the_first_broken_line_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (rows, _) = table(250_000, 13, 0.0);
+    let text = csv_text(&rows);
+    assert!(text.len() > 8 << 20);
+    std::fs::write(d.join("mlops.yaml"), config(&["t.csv"], "")).unwrap();
+    // lines in the first chunk and the last; in two chunks of the middle, of other workers
+    for bad in [[700, 240_000], [90_000, 130_000]] {
+        let mut bytes = Vec::with_capacity(text.len() + 2);
+        for (i, line) in text.lines().enumerate() {
+            bytes.extend_from_slice(line.as_bytes());
+            if bad.contains(&(i + 1)) {
+                bytes.push(0xe9);
+            }
+            bytes.push(b'\n');
+        }
+        std::fs::write(d.join("t.csv"), &bytes).unwrap();
+        for threads in ["1", "2", "3", "2", "3"] {
+            let out = run(d, &["data", "check", "--threads", threads]);
+            let err = stderr(&out);
+            assert_eq!(code(&out), 2, "{threads}: {err}");
+            assert!(
+                err.contains(&format!("`t.csv` is not valid UTF-8 at line {},", bad[0])),
+                "{threads} threads, {bad:?}: {err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn globs_and_folders_check_each_file() {
     let dir = tempfile::tempdir().unwrap();
