@@ -5,8 +5,10 @@
 
 mod allowed;
 mod batch;
+mod dense;
 
 use self::allowed::Allowed;
+use self::dense::Dense;
 use super::DataError;
 use super::pattern::Pattern;
 use super::sketch::{Hll, Moments, Reservoir, TopValues, hash_bits, hash_text};
@@ -139,6 +141,8 @@ pub struct Column {
     non_numeric: u64,
     hll: Hll,
     top: TopValues,
+    /// An `int` column's counts by value, before the top values take over ([`Dense`]).
+    dense: Option<Dense>,
     /// The shortest and longest value in characters (`u64::MAX`, 0 before any).
     length: (u64, u64),
     buf: String,
@@ -198,6 +202,7 @@ impl Column {
             non_numeric: 0,
             hll: Hll::default(),
             top: TopValues::new(TOP_CAP),
+            dense: None,
             length: (u64::MAX, 0),
             buf: String::new(),
             parsed: batch::Parsed::default(),
@@ -243,6 +248,9 @@ impl Column {
         if matches!(kind, Some(ColumnType::Float | ColumnType::Datetime)) {
             c.top.give_up();
         }
+        if kind == Some(ColumnType::Int) {
+            c.dense = Some(Dense::default());
+        }
         Ok(c)
     }
 
@@ -262,12 +270,15 @@ impl Column {
         if self.top.given_up {
             c.top.give_up();
         }
+        c.dense = self.dense.as_ref().map(|_| Dense::default());
         c
     }
 
     /// Takes in what a worker found in its chunks, which are all after the ones merged before
     /// or interleaved with them (the first rows are kept by row number).
     pub fn merge(&mut self, mut other: Self) {
+        self.hand_over_dense();
+        other.hand_over_dense();
         if self.top.given_up || other.top.given_up || self.top.overflows_with(&other.top) {
             self.stop_top();
             other.stop_top();
@@ -312,6 +323,25 @@ impl Column {
         }
     }
 
+    /// The counts by value go to the top values, which count every value from now on.
+    fn hand_over_dense(&mut self) {
+        if let Some(dense) = self.dense.take() {
+            dense.hand_over(&mut self.top);
+        }
+    }
+
+    /// The top values with the counts by value in them.
+    fn counted(&self) -> std::borrow::Cow<'_, TopValues> {
+        match &self.dense {
+            Some(dense) => {
+                let mut top = self.top.clone();
+                dense.clone().hand_over(&mut top);
+                std::borrow::Cow::Owned(top)
+            }
+            None => std::borrow::Cow::Borrowed(&self.top),
+        }
+    }
+
     /// Counts a value the top values have not seen yet; a full table gives up.
     fn count_new(&mut self, key: u64, text: &str) {
         if !self.top.add(key, text) {
@@ -334,6 +364,7 @@ impl Column {
 
     /// Stops counting values exactly: the distinct count goes on in the HLL.
     fn stop_top(&mut self) {
+        self.hand_over_dense();
         if !self.top.given_up {
             for hash in self.top.hashes() {
                 self.hll.add_hash(hash);
@@ -385,6 +416,8 @@ impl Column {
         };
         self.text_checks(row, text, int, None)?;
         if !self.rules.checks_only {
+            // the counts by value go on by hash
+            self.hand_over_dense();
             // numbers by value, so `1.0` in a CSV and `1` in JSON count as one
             let key = number.map_or_else(|| hash_text(text.as_bytes()), |x| hash_bits(x.to_bits()));
             if !self.count_seen(key) {
@@ -676,6 +709,7 @@ impl Column {
     /// The column's profile, after the pass.
     pub fn profile(&self) -> ColumnProfile {
         let kind = self.kind();
+        let top = self.counted();
         let numeric = matches!(kind, "int" | "float" | "date" | "datetime") && self.moments.n > 0;
         let m = &self.moments;
         let (quantiles, histogram) = if numeric {
@@ -697,18 +731,17 @@ impl Column {
             std: if numeric { m.std() } else { None },
             quantiles,
             histogram,
-            distinct: if self.top.given_up {
+            distinct: if top.given_up {
                 self.hll.estimate()
             } else {
-                self.top.distinct() as u64
+                top.distinct() as u64
             },
-            top: self
-                .top
+            top: top
                 .top(TOP_KEPT)
                 .into_iter()
                 .map(|(value, count)| TopValue { value, count })
                 .collect(),
-            top_exact: !self.top.given_up && self.top.distinct() <= TOP_KEPT,
+            top_exact: !top.given_up && top.distinct() <= TOP_KEPT,
             length: (!numeric && self.length.0 <= self.length.1).then_some(self.length),
         }
     }

@@ -494,13 +494,17 @@ impl TopValues {
     /// Takes in the counts of other values (the caller checks [`Self::overflows_with`] first).
     pub fn merge(&mut self, other: Self) {
         for ((hash, count), text) in other.slots.into_iter().zip(other.texts) {
-            if count == 0 {
-                continue;
+            if count > 0 {
+                self.put(hash, count, text);
             }
-            match self.find(hash) {
-                Some(i) => self.slots[i].1 += count,
-                None => self.insert(hash, count, text),
-            }
+        }
+    }
+
+    /// Adds `count` to a value's count; `text`, when the value is new, is its first text.
+    pub fn put(&mut self, hash: u64, count: u64, text: Box<str>) {
+        match self.find(hash) {
+            Some(i) => self.slots[i].1 += count,
+            None => self.insert(hash, count, text),
         }
     }
 

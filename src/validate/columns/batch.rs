@@ -122,7 +122,21 @@ impl Column {
         }
         self.value_checks(cells, p, int)?;
         if profiled {
-            for (&x, &row) in p.values.iter().zip(&p.rows) {
+            // an `int` column's values counted by value while they stay near the first
+            let mut by_value = 0;
+            if let Some(dense) = &mut self.dense {
+                for (&v, &row) in p.ints.iter().zip(&p.rows) {
+                    let name = &self.name;
+                    if !dense.add(v, || text(cells, row as usize, name).map(Box::from))? {
+                        break;
+                    }
+                    by_value += 1;
+                }
+            }
+            if by_value < p.rows.len() {
+                self.hand_over_dense();
+            }
+            for (&x, &row) in p.values[by_value..].iter().zip(&p.rows[by_value..]) {
                 let key = hash_bits(x.to_bits());
                 if !self.count_seen(key) {
                     self.count_new(key, text(cells, row as usize, &self.name)?);

@@ -1,0 +1,133 @@
+//! Counts of an `int` column's values for its profile while they stay near the first one: a
+//! value's count is an array slot, with no hash and no probe. A value out of reach hands the
+//! counts over to the top values ([`TopValues`]), which go on by hash; so do the pass's end,
+//! a merge and the per-cell path, so the counts and first texts are the same as if the top
+//! values had counted every value.
+
+use crate::validate::sketch::{TopValues, hash_bits};
+
+/// Values counted: from [`BELOW`] below the first value on.
+const REACH: usize = 1024;
+const BELOW: i64 = 512;
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Dense {
+    /// The value of slot 0; `None` before the first value.
+    base: Option<i64>,
+    counts: Vec<u64>,
+    /// The text each value was first seen as (`07` and `7` count as one).
+    texts: Vec<Box<str>>,
+}
+
+impl Dense {
+    /// The slot of `value`, `None` when it is out of reach.
+    #[inline]
+    fn slot(&mut self, value: i64) -> Option<usize> {
+        let base = if let Some(base) = self.base {
+            base
+        } else {
+            let base = value.saturating_sub(BELOW);
+            self.base = Some(base);
+            self.counts = vec![0; REACH];
+            self.texts = vec![Box::default(); REACH];
+            base
+        };
+        let i = usize::try_from(value.checked_sub(base)?).ok()?;
+        (i < REACH).then_some(i)
+    }
+
+    /// Counts `value`, whose text `text` gives when it is new here; `Ok(false)` when it is out
+    /// of reach (it is not counted: the caller hands over).
+    #[inline]
+    pub(super) fn add<E>(
+        &mut self,
+        value: i64,
+        text: impl FnOnce() -> Result<Box<str>, E>,
+    ) -> Result<bool, E> {
+        let Some(i) = self.slot(value) else {
+            return Ok(false);
+        };
+        if self.counts[i] == 0 {
+            self.texts[i] = text()?;
+        }
+        self.counts[i] += 1;
+        Ok(true)
+    }
+
+    /// Puts the counts into `top`, as it would have counted the values: numbers by the hash
+    /// of their `f64` bits.
+    pub(super) fn hand_over(self, top: &mut TopValues) {
+        let Some(base) = self.base else {
+            return;
+        };
+        for ((count, text), at) in self.counts.into_iter().zip(self.texts).zip(base..) {
+            if count > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                top.put(hash_bits((at as f64).to_bits()), count, text);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts by value, else by hash, as [`TopValues::add`] counts every value.
+    fn both(values: &[i64]) -> (TopValues, TopValues) {
+        let (mut by_hash, mut top) = (TopValues::new(10_000), TopValues::new(10_000));
+        let mut dense = Some(Dense::default());
+        for (n, &v) in values.iter().enumerate() {
+            let text = format!("{v}#{n}");
+            #[allow(clippy::cast_precision_loss)]
+            let key = hash_bits((v as f64).to_bits());
+            assert!(by_hash.add(key, &text));
+            let counted = match &mut dense {
+                Some(d) => d.add(v, || Ok::<_, ()>(text.as_str().into())).unwrap(),
+                None => false,
+            };
+            if !counted {
+                if let Some(d) = dense.take() {
+                    d.hand_over(&mut top);
+                }
+                assert!(top.add(key, &text));
+            }
+        }
+        if let Some(d) = dense {
+            d.hand_over(&mut top);
+        }
+        (by_hash, top)
+    }
+
+    #[test]
+    fn counts_and_first_texts_are_the_top_values_own() {
+        let mut rng = fastrand::Rng::with_seed(4);
+        let lists: Vec<Vec<i64>> = vec![
+            (0..5_000).map(|_| rng.i64(18..91)).collect(),
+            (0..5_000).map(|_| rng.i64(0..2)).collect(),
+            // near the first value, then out of reach below and above
+            (0..3_000)
+                .map(|i| {
+                    if i < 2_000 {
+                        rng.i64(-600..600)
+                    } else {
+                        rng.i64(-3_000..3_000)
+                    }
+                })
+                .collect(),
+            vec![i64::MAX, i64::MIN, i64::MAX - 3, 0],
+            vec![i64::MIN, i64::MIN + 700, i64::MAX],
+            Vec::new(),
+        ];
+        for values in lists {
+            let (by_hash, top) = both(&values);
+            assert_eq!(top.distinct(), by_hash.distinct(), "{values:?}");
+            assert_eq!(
+                top.top(2_000),
+                by_hash.top(2_000),
+                "{:?}",
+                &values[..4.min(values.len())]
+            );
+        }
+    }
+}
