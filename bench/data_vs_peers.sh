@@ -10,9 +10,9 @@
 # histogram, distinct count, top values) in the same pass; the peers only validate.
 #
 # Timed RUNS times each (median wall, max peak RSS), warm page cache, GNU time:
-#   mlops-ci data check                       (release build; this thread reads and splits the
-#                                              file into 1 MB chunks, one worker per core
-#                                              parses and checks its share of them)
+#   mlops-ci data check                       (release build; one worker per core, taking
+#                                              turns to read the next 1 MB chunk of whole
+#                                              records, then parsing and checking it)
 #   mlops-ci data check --threads 1           (everything on one thread)
 #   mlops-ci data check without `unique`      (the one check whose memory grows with the data)
 #   mlops-ci data check, `profile: false`     (the checks alone, as the peers run them: no
