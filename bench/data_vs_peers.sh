@@ -15,7 +15,8 @@
 #                                              records, then parsing and checking it)
 #   mlops-ci data check --threads 1           (everything on one thread)
 #   mlops-ci data check without `unique`      (the one check whose memory grows with the data)
-#   mlops-ci data check, `profile: false`     (the checks alone, as the peers run them: no
+#   mlops-ci data check, `profile: false`     (the checks alone, as the peers run them, on
+#                                              2 workers and on one thread: no
 #                                              moments, quantiles, distinct count, top values)
 #   mlops-ci data check, ids scattered        (0.8 GB file only: the same file but for its ids,
 #                                              unique and in no runs, so `unique` keys each one
@@ -173,6 +174,8 @@ run_file() {
     measure mlops-ci-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
     measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
     measure mlops-ci-checks-only "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" data check
+    measure mlops-ci-checks-only-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" \
+        data check --threads 1
     if [[ "$file" == data.csv ]]; then
         sed "s|path: FILE|path: scattered.csv|" "$WORK/mlops.yaml" > "$WORK/scattered.mlops.yaml"
         cat "$WORK/scattered.csv" > /dev/null
@@ -188,10 +191,19 @@ run_file() {
     ours=$(awk '$1 == "mlops-ci" { print $2 }' "$WORK/results-$file")
     printf '\n%s: %.2f GB, %s rows, median of %s runs, warm cache\n' "$file" \
         "$(echo "$size / 1000000000" | bc -l)" "$(($(wc -l < "$WORK/$file") - 1))" "$RUNS"
-    printf '%-20s %10s %10s %12s %10s\n' tool "wall s" "peak MB" "GB/s" "× mlops-ci"
+    printf '%-30s %10s %10s %12s %10s\n' tool "wall s" "peak MB" "GB/s" "× mlops-ci"
     while read -r name wall rss; do
-        printf '%-20s %10s %10s %12.2f %10.1f\n' "$name" "$wall" "$rss" \
+        printf '%-30s %10s %10s %12.2f %10.1f\n' "$name" "$wall" "$rss" \
             "$(echo "$size / $wall / 1000000000" | bc -l)" "$(echo "$wall / $ours" | bc -l)"
+    done < "$WORK/results-$file"
+    # the peers only validate: their time against the checks alone, too
+    local alone
+    alone=$(awk '$1 == "mlops-ci-checks-only" { print $2 }' "$WORK/results-$file")
+    while read -r name wall _; do
+        if [[ "$name" != mlops-ci* ]]; then
+            printf '%s: %.1f× the checks alone (profile: false)\n' "$name" \
+                "$(echo "$wall / $alone" | bc -l)"
+        fi
     done < "$WORK/results-$file"
 }
 
