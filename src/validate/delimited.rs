@@ -3,6 +3,7 @@
 //! results depend only on the file and `n`), then parse and check it into their own columns,
 //! merged into the pass's at the end. Rows with the wrong number of fields are set aside as
 //! violations with their line.
+
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex};
@@ -311,6 +312,16 @@ impl Turns<'_> {
     }
 }
 
+/// Stops the reading when a worker ends, however it ends: one that panics must not leave the
+/// others waiting for its turn (at the file's end, the reading is over already).
+struct StopOnEnd<'t, 'a>(&'t Turns<'a>);
+
+impl Drop for StopOnEnd<'_, '_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// Reads the chunks with `workers` threads taking turns ([`Turns`]), then merges their
 /// columns into the pass's.
 fn threaded(
@@ -339,6 +350,7 @@ fn threaded(
                     pass.columns.iter().map(|c| c.spawn(workers)).collect();
                 let (turns, first) = (&turns, if me == 0 { first.take() } else { None });
                 scope.spawn(move || -> Result<(Vec<Column>, Found), Failed> {
+                    let _stop = StopOnEnd(turns);
                     let mut found = Found::default();
                     let mut table = Table::default();
                     let (mut at, mut chunk) = match first {
@@ -355,10 +367,8 @@ fn threaded(
                                 &mut found,
                                 &mut table,
                             );
-                            if let Err(e) = fed {
-                                turns.stop();
-                                return Err((k, e));
-                            }
+                            // the others stop too (`_stop`)
+                            fed.map_err(|e| (k, e))?;
                         }
                         match turns.take(me, workers, &mut chunk, source)? {
                             Some(k) => at = Some(k),
