@@ -60,11 +60,14 @@ impl Dense {
         let Some(base) = self.base else {
             return;
         };
-        for ((count, text), at) in self.counts.into_iter().zip(self.texts).zip(base..) {
+        // slot `i` is value `base + i`; the slots past `i64::MAX` (near it) count nothing
+        let mut value = base;
+        for (count, text) in self.counts.into_iter().zip(self.texts) {
             if count > 0 {
                 #[allow(clippy::cast_precision_loss)]
-                top.put(hash_bits((at as f64).to_bits()), count, text);
+                top.put(hash_bits((value as f64).to_bits()), count, text);
             }
+            value = value.wrapping_add(1);
         }
     }
 }
