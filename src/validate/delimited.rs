@@ -205,51 +205,20 @@ type Reader = Splitter<Box<dyn std::io::Read + Send>>;
 /// Shows the line the reading is at.
 type Tick<'a> = &'a mut (dyn FnMut(u64) + Send);
 
-/// Reads the chunks on this thread.
-fn inline(
-    splitter: &mut Reader,
-    first: Chunk,
-    ctx: (&Source, usize),
-    pass: &mut Pass,
-    progress: Tick<'_>,
-) -> Result<Found, DataError> {
-    let (source, width) = ctx;
-    let mut found = Found::default();
-    let mut table = Table::default();
-    let mut chunk = first;
-    loop {
-        feed_chunk(
-            source,
-            width,
-            &chunk,
-            &mut pass.columns,
-            &mut found,
-            &mut table,
-        )?;
-        progress(splitter.line());
-        if !splitter
-            .next_chunk(&mut chunk)
-            .map_err(|e| split_error(source, e))?
-        {
-            return Ok(found);
-        }
-    }
-}
-
 /// The reader as the workers take turns at it: chunk `k` is read by worker `k mod n`, into
 /// that worker's own buffer, right before it parses it (the bytes land in its core's cache,
 /// and no thread only reads). A run's results then depend only on the file and `n`.
 struct Turns<'a> {
     at: Mutex<Turn<'a>>,
     changed: Condvar,
+    workers: usize,
 }
 
 struct Turn<'a> {
     splitter: &'a mut Reader,
     progress: Tick<'a>,
-    /// The worker whose turn it is.
-    next: usize,
-    /// The chunk that turn reads, counted from the first (which worker 0 has).
+    /// The next chunk to read, counted from the first (which worker 0 has): its turn is
+    /// worker `chunk mod n`'s.
     chunk: usize,
     /// Set when no more chunks are to be read: the file ended, or a chunk failed.
     over: bool,
@@ -259,21 +228,29 @@ struct Turn<'a> {
 /// the file is the one reported, whichever worker met it first.
 type Failed = (usize, DataError);
 
-impl Turns<'_> {
+impl<'a> Turns<'a> {
+    /// Turns of `workers` at `splitter`, whose first chunk worker 0 has already.
+    fn new(splitter: &'a mut Reader, progress: Tick<'a>, workers: usize) -> Self {
+        Self {
+            at: Mutex::new(Turn {
+                splitter,
+                progress,
+                chunk: 1,
+                over: false,
+            }),
+            changed: Condvar::new(),
+            workers,
+        }
+    }
+
     /// The next chunk of worker `me` into `chunk`, when its turn comes: `Ok(None)` when there
     /// are no more, else the chunk's number.
-    fn take(
-        &self,
-        me: usize,
-        workers: usize,
-        chunk: &mut Chunk,
-        source: &Source,
-    ) -> Result<Option<usize>, Failed> {
+    fn take(&self, me: usize, chunk: &mut Chunk, source: &Source) -> Result<Option<usize>, Failed> {
         let mut turn = self
             .at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        while turn.next != me && !turn.over {
+        while turn.chunk % self.workers != me && !turn.over {
             turn = self
                 .changed
                 .wait(turn)
@@ -288,7 +265,6 @@ impl Turns<'_> {
             Ok(true) => {
                 let line = turn.splitter.line();
                 (turn.progress)(line);
-                turn.next = (me + 1) % workers;
                 turn.chunk += 1;
             }
             Ok(false) | Err(_) => turn.over = true,
@@ -322,59 +298,53 @@ impl Drop for StopOnEnd<'_, '_> {
     }
 }
 
-/// Reads the chunks with `workers` threads taking turns ([`Turns`]), then merges their
-/// columns into the pass's.
-fn threaded(
-    splitter: &mut Reader,
-    first: Chunk,
-    ctx: (&Source, usize, usize),
-    pass: &mut Pass,
-    progress: Tick<'_>,
-) -> Result<Found, DataError> {
-    let (source, width, workers) = ctx;
-    let turns = Turns {
-        at: Mutex::new(Turn {
-            splitter,
-            progress,
-            next: 1 % workers,
-            chunk: 1,
-            over: false,
-        }),
-        changed: Condvar::new(),
+/// Worker `me`'s chunks into `columns`, each read at its turn; `first`: chunk 0, worker 0's.
+fn work(
+    turns: &Turns<'_>,
+    me: usize,
+    first: Option<Chunk>,
+    columns: &mut [Column],
+    ctx: (&Source, usize),
+) -> Result<Found, Failed> {
+    let _stop = StopOnEnd(turns);
+    let (source, width) = ctx;
+    let mut found = Found::default();
+    let mut table = Table::default();
+    let (mut at, mut chunk) = match first {
+        Some(chunk) => (Some(0), chunk),
+        None => (None, Chunk::default()),
     };
+    loop {
+        if let Some(k) = at {
+            // on an error the others stop too (`_stop`)
+            feed_chunk(source, width, &chunk, columns, &mut found, &mut table)
+                .map_err(|e| (k, e))?;
+        }
+        match turns.take(me, &mut chunk, source)? {
+            Some(k) => at = Some(k),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// Reads the chunks with a thread for each of the turns' workers, each into columns of its
+/// own, then merges their columns into the pass's.
+fn threaded(
+    turns: &Turns<'_>,
+    first: Chunk,
+    ctx: (&Source, usize),
+    pass: &mut Pass,
+) -> Result<Found, DataError> {
+    let workers = turns.workers;
     let mut first = Some(first);
     let done: Vec<Result<(Vec<Column>, Found), Failed>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|me| {
                 let mut columns: Vec<Column> =
                     pass.columns.iter().map(|c| c.spawn(workers)).collect();
-                let (turns, first) = (&turns, if me == 0 { first.take() } else { None });
-                scope.spawn(move || -> Result<(Vec<Column>, Found), Failed> {
-                    let _stop = StopOnEnd(turns);
-                    let mut found = Found::default();
-                    let mut table = Table::default();
-                    let (mut at, mut chunk) = match first {
-                        Some(chunk) => (Some(0), chunk),
-                        None => (None, Chunk::default()),
-                    };
-                    loop {
-                        if let Some(k) = at {
-                            let fed = feed_chunk(
-                                source,
-                                width,
-                                &chunk,
-                                &mut columns,
-                                &mut found,
-                                &mut table,
-                            );
-                            // the others stop too (`_stop`)
-                            fed.map_err(|e| (k, e))?;
-                        }
-                        match turns.take(me, workers, &mut chunk, source)? {
-                            Some(k) => at = Some(k),
-                            None => return Ok((columns, found)),
-                        }
-                    }
+                let first = if me == 0 { first.take() } else { None };
+                scope.spawn(move || {
+                    work(turns, me, first, &mut columns, ctx).map(|found| (columns, found))
                 })
             })
             .collect();
@@ -382,7 +352,7 @@ fn threaded(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err((0, read_error(&source.name, &"a worker stopped"))))
+                    .unwrap_or_else(|_| Err((0, read_error(&ctx.0.name, &"a worker stopped"))))
             })
             .collect()
     });
@@ -436,16 +406,12 @@ pub fn csv(
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     let workers = if size < SMALL { 1 } else { threads.max(1) };
     let mut tick = |lines: u64| progress.show(lines, count.load(Ordering::Relaxed));
+    let turns = Turns::new(&mut splitter, &mut tick, workers);
     let found = if workers == 1 {
-        inline(&mut splitter, chunk, (source, width), pass, &mut tick)?
+        // one worker, on this thread, into the pass's own columns
+        work(&turns, 0, Some(chunk), &mut pass.columns, (source, width)).map_err(|(_, e)| e)?
     } else {
-        threaded(
-            &mut splitter,
-            chunk,
-            (source, width, workers),
-            pass,
-            &mut tick,
-        )?
+        threaded(&turns, chunk, (source, width), pass)?
     };
     pass.rows = found.rows;
     pass.malformed = found.malformed;
