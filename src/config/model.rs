@@ -233,6 +233,13 @@ pub struct DataCheck {
     pub profile: Option<bool>,
 }
 
+impl DataCheck {
+    /// Whether the entry keeps a profile of each file (`profile:` is not `false`).
+    pub fn keeps_profile(&self) -> bool {
+        self.profile != Some(false)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataFormat {

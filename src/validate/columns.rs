@@ -120,6 +120,13 @@ struct Rules {
     checks_only: bool,
 }
 
+impl Rules {
+    /// Whether the column has a `length` check.
+    fn checks_length(&self) -> bool {
+        self.length != (None, None)
+    }
+}
+
 /// A column's state during the pass.
 #[derive(Debug)]
 pub struct Column {
@@ -427,7 +434,7 @@ impl Column {
         }
         // the profile keeps a text column's length range
         let profiled_text = !self.rules.checks_only && !self.numeric_kind();
-        if self.rules.length.0.is_some() || self.rules.length.1.is_some() || profiled_text {
+        if self.rules.checks_length() || profiled_text {
             self.length(row, text, false);
         }
         if buf.capacity() > 0 {
@@ -536,11 +543,7 @@ impl Column {
         hash: Option<u64>,
     ) -> Result<(), DataError> {
         if let Some(allowed) = &self.rules.allowed {
-            let found = match int {
-                Some(v) => allowed.contains_int(text.as_bytes(), v),
-                None => allowed.contains(text.as_bytes(), hash),
-            };
-            if !found {
+            if !allowed.allows(text.as_bytes(), int, hash) {
                 self.in_tally.hit(row, text);
             }
         }

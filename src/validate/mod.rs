@@ -1,7 +1,7 @@
 //! Data contracts and profiles for CSV, JSON Lines and Parquet files, streamed in one pass with
 //! bounded memory (exact `unique` keeps its keys in a temporary file past a cap; a CSV file is
-//! shared by workers chunk by chunk): the checks of a `data:` entry, each file's profile, and
-//! drift against the baseline's profile. Reads files; uses `config` for the rules and
+//! shared by workers chunk by chunk): the checks of a `data:` entry, each file's profile (unless
+//! the entry keeps none), and drift against the baseline's profile. Reads files; uses `config` for the rules and
 //! `results` for the plain data it returns.
 
 mod columns;
@@ -122,7 +122,7 @@ impl<'c> Pass<'c> {
             Some(rule) => Column::with_rule(name, rule)?,
             None => Column::plain(name),
         };
-        if self.check.profile == Some(false) {
+        if !self.check.keeps_profile() {
             column.checks_only();
         }
         column.nulls_before(self.rows.saturating_sub(self.malformed.violations + 1));
@@ -213,7 +213,7 @@ impl<'c> Pass<'c> {
 
     /// The file's profile; `None` when its entry keeps none (`profile: false`).
     fn profile(&self) -> Option<Profile> {
-        if self.check.profile == Some(false) {
+        if !self.check.keeps_profile() {
             return None;
         }
         Some(Profile {

@@ -743,19 +743,16 @@ mod tests {
             assert!(!a.overflows_with(&b));
             a.merge(b);
             assert_eq!(a.distinct(), expected.len());
-            // at most three quarters full (an eighth while small), and not sparser than that
+            // at most three quarters full (an eighth while small), and not sparser than that:
+            // the fewest slots, doubling from the first, that hold the values so
             let slots = a.slots.len();
             assert!(a.used * 4 <= slots * 3, "{distinct} distinct");
             assert!(slots >= SPARSE_SLOTS || a.used * 8 <= slots, "{distinct}");
-            let least = if a.used * 8 < SPARSE_SLOTS {
-                a.used * 8
-            } else {
-                (a.used * 4 / 3).max(SPARSE_SLOTS)
-            };
-            assert!(
-                slots < (2 * least).max(FIRST_SLOTS * 2),
-                "{distinct} distinct: {slots} slots"
-            );
+            let mut least = FIRST_SLOTS;
+            while a.used * 4 > least * 3 || (least < SPARSE_SLOTS && a.used * 8 > least) {
+                least *= 2;
+            }
+            assert_eq!(slots, least, "{distinct} distinct");
             let mut got: Vec<(u64, u64, String)> =
                 a.entries().map(|(h, c, t)| (h, c, t.to_owned())).collect();
             let mut want: Vec<(u64, u64, String)> = expected

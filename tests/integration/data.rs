@@ -706,36 +706,41 @@ fn profile_prints_a_table_or_json() {
     );
 }
 
-/// What `lint` says of `config`, which it must refuse (exit 2).
-fn lint_errors(config: &[u8]) -> String {
-    let dir = crate::common::config_dir(config);
-    let out = run(dir.path(), &["lint"]);
-    let err = stderr(&out);
-    assert_eq!(code(&out), 2, "{err}");
-    err
-}
-
 #[test]
 fn a_bad_regex_date_bound_or_drift_without_profile_is_a_lint_error_pointing_at_it() {
-    let err = lint_errors(
-        b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        columns:\n          a: { regex: '([a-z' }\n          b: { type: date, min: '2024-13-01' }\n          c: { nulls: '1%', length: { max: 3 } }\n",
-    );
-    assert!(
-        err.contains("the `regex` of column `a` does not compile"),
-        "{err}"
-    );
-    assert!(err.contains("mlops.yaml:7:"), "{err}");
-    assert!(err.contains("`min: 2024-13-01` of column `b`"), "{err}");
-    assert!(!err.contains("column `c`"), "{err}");
-    // drift compares profiles: a file that keeps none cannot ask for it
-    let err = lint_errors(
-        b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        profile: false\n        columns:\n          a: { drift: { method: psi, max: 0.2 } }\n",
-    );
-    assert!(
-        err.contains("`profile: false` leaves no profile for `drift` to compare"),
-        "{err}"
-    );
-    assert!(err.contains("mlops.yaml:6:"), "{err}");
+    // each config, what `lint` must say of it, and what not
+    let cases: [(&[u8], &[&str], &[&str]); 2] = [
+        (
+            b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        columns:\n          a: { regex: '([a-z' }\n          b: { type: date, min: '2024-13-01' }\n          c: { nulls: '1%', length: { max: 3 } }\n",
+            &[
+                "the `regex` of column `a` does not compile",
+                "mlops.yaml:7:",
+                "`min: 2024-13-01` of column `b`",
+            ],
+            &["column `c`"],
+        ),
+        // drift compares profiles: a file that keeps none cannot ask for it
+        (
+            b"version: 1\nstages:\n  v:\n    data:\n      - path: t.csv\n        profile: false\n        columns:\n          a: { drift: { method: psi, max: 0.2 } }\n",
+            &[
+                "`profile: false` leaves no profile for `drift` to compare",
+                "mlops.yaml:6:",
+            ],
+            &[],
+        ),
+    ];
+    for (config, said, unsaid) in cases {
+        let dir = crate::common::config_dir(config);
+        let out = run(dir.path(), &["lint"]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        for text in said {
+            assert!(err.contains(text), "{text}: {err}");
+        }
+        for text in unsaid {
+            assert!(!err.contains(text), "{text}: {err}");
+        }
+    }
 }
 
 /// `run` on a push to main records the profiles in the baseline note; a PR whose data shifted

@@ -102,6 +102,16 @@ impl Allowed {
         }
     }
 
+    /// Whether the text of bytes `text` is allowed: by [`Self::contains_int`] when it is a
+    /// cell of an `int` column (`int`: its value), else by [`Self::contains`].
+    #[inline]
+    pub(super) fn allows(&self, text: &[u8], int: Option<i64>, hash: Option<u64>) -> bool {
+        match int {
+            Some(value) => self.contains_int(text, value),
+            None => self.contains(text, hash),
+        }
+    }
+
     /// Whether `text`, read as the whole number `value`, is allowed. With every allowed value
     /// written as `i64` writes it, the text is one of them when it has the value and the
     /// length of one: any other text of a number (`+7`, `07`, `-0`) is longer than the

@@ -1,6 +1,7 @@
 //! A column down one chunk's rows at a time, by its declared type: `int`, `float` and `string`
-//! columns take in every cell first (parsed, or hashed with its length), then run each check
-//! and statistic over the values in its own loop. Cells that break the type, and columns of
+//! columns take in every cell first (parsed; a text hashed when the profile or `in` needs it,
+//! only its nullness taken when nothing does), then run each check and statistic over the
+//! values in its own loop. Cells that break the type, and columns of
 //! other types, go through [`Column::cell`], so the results are the same.
 
 use super::{Column, char_len, is_integral};
@@ -154,7 +155,7 @@ impl Column {
         let looked_at = keyed
             || self.rules.regex.is_some()
             || self.unique.is_some()
-            || self.rules.length != (None, None);
+            || self.rules.checks_length();
         if !looked_at && cells.utf8() {
             // no check and no profile takes the values: only whether each is null
             let mut filled = 0;
@@ -221,13 +222,8 @@ impl Column {
             // by the cell's bytes: its text (UTF-8, checked when it was fed) only for a miss
             for (k, &row) in p.rows.iter().enumerate() {
                 let row = row as usize;
-                let bytes = cells.bytes(row);
-                let found = if int {
-                    allowed.contains_int(bytes, p.ints[k])
-                } else {
-                    allowed.contains(bytes, p.keys.get(k).copied())
-                };
-                if !found {
+                let value = int.then(|| p.ints[k]);
+                if !allowed.allows(cells.bytes(row), value, p.keys.get(k).copied()) {
                     self.in_tally
                         .hit(cells.line(row), text(cells, row, &self.name)?);
                 }
@@ -268,7 +264,7 @@ impl Column {
                 .map_err(DataError::Spill)?;
             }
         }
-        if self.rules.length.0.is_some() || self.rules.length.1.is_some() {
+        if self.rules.checks_length() {
             for &row in &p.rows {
                 let row = row as usize;
                 self.length(
