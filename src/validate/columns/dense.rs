@@ -1,8 +1,8 @@
 //! Counts of an `int` column's values for its profile while they stay near the first one: a
 //! value's count is an array slot, with no hash and no probe. A value out of reach hands the
-//! counts over to the top values ([`TopValues`]), which go on by hash; so do the pass's end,
-//! a merge and the per-cell path, so the counts and first texts are the same as if the top
-//! values had counted every value.
+//! counts over to the top values ([`TopValues`]), which go on by hash; so do a merge, giving
+//! up exact counts and the per-cell path, and the profile reads both; the table is empty until
+//! then, so the counts and first texts are the same as if it had counted every value.
 
 use crate::validate::sketch::{TopValues, hash_bits};
 
