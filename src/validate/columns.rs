@@ -95,13 +95,15 @@ impl Tally {
     }
 }
 
-/// A text's length in characters; `ascii`: it is known to be ASCII (then it is its bytes).
+/// A UTF-8 text's length in characters; `ascii`: it is known to be ASCII (then it is its bytes).
 #[inline]
-fn char_len(text: &str, ascii: bool) -> u64 {
+fn char_len(text: &[u8], ascii: bool) -> u64 {
     (if ascii || text.is_ascii() {
         text.len()
     } else {
-        text.chars().count()
+        // UTF-8: every character has one byte that is not a continuation byte (`10xxxxxx`)
+        #[allow(clippy::cast_possible_wrap)]
+        text.iter().filter(|&&b| b as i8 >= -0x40).count()
     }) as u64
 }
 
@@ -447,7 +449,7 @@ impl Column {
     /// the cell is known to be ASCII.
     #[inline]
     fn length(&mut self, row: u64, text: &str, ascii: bool) {
-        let n = char_len(text, ascii);
+        let n = char_len(text.as_bytes(), ascii);
         self.length = (self.length.0.min(n), self.length.1.max(n));
         let (lo, hi) = self.rules.length;
         if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {

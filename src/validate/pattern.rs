@@ -75,16 +75,21 @@ impl Pattern {
         self.regex.is_match(text)
     }
 
-    /// [`Self::is_match`] of `N` texts; a written-out DFA walks them in step.
+    /// [`Self::is_match`] of `N` texts given as their bytes (cells of a chunk found to be UTF-8;
+    /// bytes that are not UTF-8 do not match); a written-out DFA walks them in step.
     #[inline]
-    pub fn are_matches<const N: usize>(&mut self, texts: [&str; N]) -> [bool; N] {
+    pub fn are_matches<const N: usize>(&mut self, texts: [&[u8]; N]) -> [bool; N] {
         if let Some(Dfa::Table(table)) = &self.dfa {
-            let found = table.are_matches(texts.map(str::as_bytes));
-            return std::array::from_fn(|k| {
-                found[k].unwrap_or_else(|| self.regex.is_match(texts[k]))
-            });
+            let found = table.are_matches(texts);
+            return std::array::from_fn(|k| found[k].unwrap_or_else(|| self.by_regex(texts[k])));
         }
-        texts.map(|t| self.is_match(t))
+        texts.map(|t| std::str::from_utf8(t).is_ok_and(|t| self.is_match(t)))
+    }
+
+    /// `regex`'s answer for bytes the written-out DFA gave up on: rare, so out of line.
+    #[cold]
+    fn by_regex(&self, text: &[u8]) -> bool {
+        std::str::from_utf8(text).is_ok_and(|t| self.regex.is_match(t))
     }
 }
 
@@ -184,9 +189,15 @@ mod tests {
             for _ in 0..1000 {
                 let four: [String; 4] = std::array::from_fn(|_| text(&mut rng));
                 let expected = four.each_ref().map(|t| re.is_match(t));
-                assert_eq!(p.are_matches(four.each_ref().map(String::as_str)), expected);
+                assert_eq!(
+                    p.are_matches(four.each_ref().map(String::as_bytes)),
+                    expected
+                );
                 let three = [&four[1], &four[3], &four[0]].map(String::as_str);
-                assert_eq!(p.are_matches(three), three.map(|t| re.is_match(t)));
+                assert_eq!(
+                    p.are_matches(three.map(str::as_bytes)),
+                    three.map(|t| re.is_match(t))
+                );
             }
         }
     }

@@ -27,7 +27,9 @@ pub trait Cells {
     fn encoding(&self, row: usize, column: &str) -> DataError;
 }
 
-/// The parsed values of a chunk's cells, reused from chunk to chunk.
+/// The parsed values of a chunk's cells, reused from chunk to chunk: buffers that only grow
+/// and are written by index (a push reloads the length after every call the loop makes), of
+/// which the first `len` hold this chunk's values.
 #[derive(Debug, Default)]
 pub(super) struct Parsed {
     values: Vec<f64>,
@@ -36,11 +38,55 @@ pub(super) struct Parsed {
     keys: Vec<u64>,
     /// The rows of the values (not null, of the type).
     rows: Vec<u32>,
+    len: usize,
+}
+
+/// `buffer` with room for at least `len` values; none when it is not `used`.
+fn room<T: Copy + Default>(buffer: &mut Vec<T>, len: usize, used: bool) -> &mut [T] {
+    if !used {
+        return &mut [];
+    }
+    if buffer.len() < len {
+        buffer.resize(len, T::default());
+    }
+    buffer
+}
+
+impl Parsed {
+    fn rows(&self) -> &[u32] {
+        &self.rows[..self.len]
+    }
+
+    /// A number column's values.
+    fn values(&self) -> &[f64] {
+        &self.values[..self.len]
+    }
+
+    /// An `int` column's values.
+    fn ints(&self) -> &[i64] {
+        &self.ints[..self.len]
+    }
+
+    /// A text column's hashes, empty when it was not hashed.
+    fn keys(&self) -> &[u64] {
+        self.keys.get(..self.len).unwrap_or_default()
+    }
 }
 
 #[inline]
 fn text<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c str, DataError> {
     cells.text(row).ok_or_else(|| cells.encoding(row, column))
+}
+
+/// Row `row`'s bytes, known to be UTF-8: a chunk found to be UTF-8 as a whole gives them with
+/// no check of its own (and no `str` to slice, whose ends would each be checked).
+#[inline]
+fn utf8<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c [u8], DataError> {
+    if cells.utf8() {
+        Ok(cells.bytes(row))
+    } else {
+        text(cells, row, column).map(str::as_bytes)
+    }
 }
 
 impl Column {
@@ -62,11 +108,12 @@ impl Column {
     #[allow(clippy::cast_precision_loss)]
     fn feed_numbers<C: Cells>(&mut self, cells: &C, int: bool) -> Result<(), DataError> {
         let mut p = std::mem::take(&mut self.parsed);
-        p.values.clear();
-        p.ints.clear();
-        p.keys.clear();
-        p.rows.clear();
-        for row in 0..cells.len() {
+        let cells_len = cells.len();
+        let values = room(&mut p.values, cells_len, true);
+        let ints = room(&mut p.ints, cells_len, int);
+        let rows = room(&mut p.rows, cells_len, true);
+        let mut len = 0;
+        for row in 0..cells_len {
             let bytes = cells.bytes(row);
             if bytes.is_empty() {
                 self.null(cells.line(row));
@@ -74,7 +121,7 @@ impl Column {
             }
             let parsed = if int {
                 parse_i64(bytes).map(|v| {
-                    p.ints.push(v);
+                    ints[len] = v;
                     v as f64
                 })
             } else {
@@ -82,14 +129,18 @@ impl Column {
             };
             match parsed {
                 Some(x) => {
-                    p.values.push(x);
+                    values[len] = x;
                     #[allow(clippy::cast_possible_truncation)]
-                    p.rows.push(row as u32);
+                    {
+                        rows[len] = row as u32;
+                    }
+                    len += 1;
                 }
                 // not of the type: the whole per-cell path, which counts it
                 None => self.cell(cells.line(row), Cell::Text(text(cells, row, &self.name)?))?,
             }
         }
+        p.len = len;
         let result = self.numbers(cells, &p, int);
         self.parsed = p;
         result
@@ -98,18 +149,19 @@ impl Column {
     /// The checks and statistics of a chunk's parsed numbers.
     fn numbers<C: Cells>(&mut self, cells: &C, p: &Parsed, int: bool) -> Result<(), DataError> {
         let before = self.count;
-        self.count += p.values.len() as u64;
+        let (values, rows) = (p.values(), p.rows());
+        self.count += values.len() as u64;
         let profiled = !self.rules.checks_only;
         if profiled {
-            self.moments.add_all(&p.values);
-            self.sample.add_all(&p.values);
-            if !int && self.all_int && p.values.iter().any(|x| !is_integral(*x)) {
+            self.moments.add_all(values);
+            self.sample.add_all(values);
+            if !int && self.all_int && values.iter().any(|x| !is_integral(*x)) {
                 self.all_int = false;
             }
         }
         let (min, max) = (self.rules.min, self.rules.max);
         if min.is_some() || max.is_some() {
-            for (&x, &row) in p.values.iter().zip(&p.rows) {
+            for (&x, &row) in values.iter().zip(rows) {
                 let row = row as usize;
                 if min.is_some_and(|m| x < m) {
                     self.min_tally
@@ -126,7 +178,7 @@ impl Column {
             // an `int` column's values counted by value while they stay near the first
             let mut by_value = 0;
             if let Some(dense) = &mut self.dense {
-                for (&v, &row) in p.ints.iter().zip(&p.rows) {
+                for (&v, &row) in p.ints().iter().zip(rows) {
                     let name = &self.name;
                     if !dense.add(v, || text(cells, row as usize, name).map(Box::from))? {
                         break;
@@ -134,10 +186,10 @@ impl Column {
                     by_value += 1;
                 }
             }
-            if by_value < p.rows.len() {
+            if by_value < rows.len() {
                 self.hand_over_dense();
             }
-            for (&x, &row) in p.values[by_value..].iter().zip(&p.rows[by_value..]) {
+            for (&x, &row) in values[by_value..].iter().zip(&rows[by_value..]) {
                 let key = hash_bits(x.to_bits());
                 if !self.count_seen(key) {
                     self.count_new(key, text(cells, row as usize, &self.name)?);
@@ -172,37 +224,42 @@ impl Column {
         let before = self.count;
         let ascii = cells.ascii();
         let mut p = std::mem::take(&mut self.parsed);
-        p.keys.clear();
-        p.rows.clear();
+        let cells_len = cells.len();
+        let rows = room(&mut p.rows, cells_len, true);
+        let keys = room(&mut p.keys, cells_len, keyed);
+        let mut len = 0;
         let (mut shortest, mut longest) = self.length;
-        for row in 0..cells.len() {
-            let text = text(cells, row, &self.name)?;
+        for row in 0..cells_len {
+            let text = utf8(cells, row, &self.name)?;
             if text.is_empty() {
                 self.null(cells.line(row));
                 continue;
             }
             #[allow(clippy::cast_possible_truncation)]
-            p.rows.push(row as u32);
-            if !keyed {
-                continue;
+            {
+                rows[len] = row as u32;
             }
-            p.keys.push(hash_text(text.as_bytes()));
-            if profiled {
-                let n = char_len(text, ascii);
-                shortest = shortest.min(n);
-                longest = longest.max(n);
+            if keyed {
+                keys[len] = hash_text(text);
+                if profiled {
+                    let n = char_len(text, ascii);
+                    shortest = shortest.min(n);
+                    longest = longest.max(n);
+                }
             }
+            len += 1;
         }
+        p.len = len;
         self.length = (shortest, longest);
         if profiled {
             // in a loop of its own: a look-up that mispredicts holds up no hashing
-            for (&key, &row) in p.keys.iter().zip(&p.rows) {
+            for (&key, &row) in p.keys().iter().zip(p.rows()) {
                 if !self.count_seen(key) {
                     self.count_new(key, text(cells, row as usize, &self.name)?);
                 }
             }
         }
-        self.count += p.rows.len() as u64;
+        self.count += len as u64;
         let result = self.value_checks(cells, &p, false);
         self.parsed = p;
         self.stop_early_top(before);
@@ -218,12 +275,14 @@ impl Column {
         p: &Parsed,
         int: bool,
     ) -> Result<(), DataError> {
+        let ints = if int { p.ints() } else { &[] };
         if let Some(allowed) = &self.rules.allowed {
             // by the cell's bytes: its text (UTF-8, checked when it was fed) only for a miss
-            for (k, &row) in p.rows.iter().enumerate() {
+            let keys = p.keys();
+            for (k, &row) in p.rows().iter().enumerate() {
                 let row = row as usize;
-                let value = int.then(|| p.ints[k]);
-                if !allowed.allows(cells.bytes(row), value, p.keys.get(k).copied()) {
+                let value = int.then(|| ints[k]);
+                if !allowed.allows(cells.bytes(row), value, keys.get(k).copied()) {
                     self.in_tally
                         .hit(cells.line(row), text(cells, row, &self.name)?);
                 }
@@ -231,16 +290,17 @@ impl Column {
         }
         if let Some(re) = &mut self.rules.regex {
             // four at a time: the pattern walks them in step
-            let mut rows = p.rows.chunks_exact(4);
+            let mut rows = p.rows().chunks_exact(4);
             for group in rows.by_ref() {
-                let mut texts = [""; 4];
+                let mut texts: [&[u8]; 4] = [&[]; 4];
                 for (t, &row) in texts.iter_mut().zip(group) {
-                    *t = text(cells, row as usize, &self.name)?;
+                    *t = utf8(cells, row as usize, &self.name)?;
                 }
-                for ((matched, t), &row) in re.are_matches(texts).into_iter().zip(texts).zip(group)
-                {
+                for (matched, &row) in re.are_matches(texts).into_iter().zip(group) {
                     if !matched {
-                        self.regex_tally.hit(cells.line(row as usize), t);
+                        let row = row as usize;
+                        self.regex_tally
+                            .hit(cells.line(row), text(cells, row, &self.name)?);
                     }
                 }
             }
@@ -253,19 +313,19 @@ impl Column {
             }
         }
         if let Some(set) = &mut self.unique {
-            for (k, &row) in p.rows.iter().enumerate() {
+            for (k, &row) in p.rows().iter().enumerate() {
                 let row = row as usize;
                 let line = cells.line(row);
                 if int {
-                    set.insert_int(p.ints[k], line)
+                    set.insert_int(ints[k], line)
                 } else {
-                    set.insert(text(cells, row, &self.name)?.as_bytes(), line)
+                    set.insert(utf8(cells, row, &self.name)?, line)
                 }
                 .map_err(DataError::Spill)?;
             }
         }
         if self.rules.checks_length() {
-            for &row in &p.rows {
+            for &row in p.rows() {
                 let row = row as usize;
                 self.length(
                     cells.line(row),
