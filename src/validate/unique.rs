@@ -168,6 +168,24 @@ impl Unique {
         Ok(())
     }
 
+    /// [`Self::insert_int`] of `values` in order, the `k`-th at row `row(k)`: the values that
+    /// extend the open run are taken in one tight loop.
+    pub fn insert_ints(
+        &mut self,
+        values: &[i64],
+        row: impl Fn(usize) -> u64,
+    ) -> std::io::Result<()> {
+        let mut k = 0;
+        while k < values.len() {
+            k += self.runs.extend(&values[k..], |i| row(k + i));
+            if let Some(&value) = values.get(k) {
+                self.insert_int(value, row(k))?;
+                k += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// Keys each value of `run` by value ([`int_key`]).
     fn spell(&mut self, run: runs::Run) -> std::io::Result<()> {
         for (value, row) in run.values() {
@@ -554,6 +572,49 @@ mod tests {
             // a repeat shows the number, however it was written
             let shown: Vec<Option<&str>> = first.iter().map(|r| r.value.as_deref()).collect();
             assert_eq!(shown, vec![Some("1"), Some("2")], "cap {cap}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_of_whole_numbers_is_inserted_as_one_by_one() {
+        let mut rng = fastrand::Rng::with_seed(21);
+        for cap in [3, 1_000] {
+            // runs of ids with gaps in rows (nulls), jumps back (repeats) and forward
+            let (mut values, mut rows) = (Vec::new(), Vec::new());
+            let (mut v, mut row) = (0i64, 2u64);
+            for _ in 0..400 {
+                for _ in 0..rng.usize(1..40) {
+                    values.push(v);
+                    rows.push(row);
+                    v += 1;
+                    row += 1;
+                }
+                match rng.usize(0..4) {
+                    0 => row += rng.u64(1..3),
+                    1 => v -= rng.i64(1..60),
+                    2 => v += rng.i64(2..10_000),
+                    _ => {}
+                }
+            }
+            let mut one = Unique::with_cap(cap);
+            for (&v, &row) in values.iter().zip(&rows) {
+                one.insert_int(v, row).unwrap();
+            }
+            let mut chunks = Unique::with_cap(cap);
+            let mut at = 0;
+            while at < values.len() {
+                let end = (at + rng.usize(0..300)).min(values.len());
+                chunks
+                    .insert_ints(&values[at..end], |k| rows[at + k])
+                    .unwrap();
+                at = end;
+            }
+            let (count, first) = one.finish(2).unwrap();
+            assert!(
+                count > 0 && count < values.len() as u64 / 2,
+                "cap {cap}: {count}"
+            );
+            assert_eq!(chunks.finish(2).unwrap(), (count, first), "cap {cap}");
         }
     }
 

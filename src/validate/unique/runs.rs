@@ -83,6 +83,25 @@ impl Runs {
         }
     }
 
+    /// Takes the first of `values` (the `k`-th at row `row(k)`) while each extends the open
+    /// run, as [`Self::push`] would; how many it took.
+    #[inline]
+    pub fn extend(&mut self, values: &[i64], row: impl Fn(usize) -> u64) -> usize {
+        let Some(open) = self.open.as_mut().filter(|_| !self.off) else {
+            return 0;
+        };
+        let before = open.len;
+        for (k, &value) in values.iter().enumerate() {
+            if !open.extends(value, row(k)) {
+                break;
+            }
+            open.len += 1;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let taken = (open.len - before) as usize;
+        taken
+    }
+
     /// Whether the kept runs reached [`MAX_RUNS`], so [`Self::stop`] is due.
     pub fn full(&self) -> bool {
         self.kept.len() >= MAX_RUNS
