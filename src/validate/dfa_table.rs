@@ -125,22 +125,25 @@ impl DfaTable {
     /// overlap them (one walk is a chain of dependent loads); each text's rest is walked alone.
     #[inline]
     pub fn are_matches<const N: usize>(&self, texts: [&[u8]; N]) -> [Option<bool>; N] {
-        let mut s = [self.start; N];
+        // states as `usize`: the loads widen them, and no instruction a byte re-widens a `u16`
+        let mut s = [usize::from(self.start); N];
         let common = texts.iter().map(|t| t.len()).min().unwrap_or(0);
         let mut at = 0;
-        while at < common && s.iter().all(|&x| x >= self.special) {
+        let special = usize::from(self.special);
+        while at < common && s.iter().all(|&x| x >= special) {
             let end = (at + STEP).min(common);
             let steps: [&[u8]; N] = std::array::from_fn(|k| &texts[k][at..end]);
             // byte `i` of every text, in turn
             #[allow(clippy::needless_range_loop)]
             for i in 0..end - at {
                 for k in 0..N {
-                    s[k] = self.moves[usize::from(s[k]) | usize::from(steps[k][i])];
+                    s[k] = usize::from(self.moves[s[k] | usize::from(steps[k][i])]);
                 }
             }
             at = end;
         }
-        std::array::from_fn(|k| self.walk(s[k], &texts[k][at..]))
+        #[allow(clippy::cast_possible_truncation)]
+        std::array::from_fn(|k| self.walk(s[k] as u16, &texts[k][at..]))
     }
 
     /// The end of a search that is in state `s` with `text` left to walk.
