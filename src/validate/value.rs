@@ -105,8 +105,9 @@ pub fn parse_f64_bytes(b: &[u8]) -> Option<f64> {
     if i != digits.len() || count == 0 || count > 15 {
         return standard(b);
     }
-    #[allow(clippy::cast_precision_loss)]
-    let x = mantissa as f64 / POW10[scale];
+    // at most 15 digits: as `i64` (one instruction to convert, where a `u64` takes six)
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_wrap)]
+    let x = mantissa as i64 as f64 / POW10[scale];
     Some(if negative { -x } else { x })
 }
 
