@@ -5,34 +5,24 @@
 //! `""` in one is a quote, a quoted field may hold delimiters and newlines, text after its
 //! closing quote is kept, `\r\n` ends a record as `\n` does, and empty lines are skipped.
 
-/// Where a field is: in the chunk, or (a quoted field with `""` in it) in the record's scratch.
-/// Eight bytes: a chunk is at most 256 MB, so the top bit of `start` can say which.
+/// Where a field is: in the chunk, or (a quoted field with `""` in it) in the record's scratch,
+/// as if the scratch followed the chunk: a span that ends past the chunk is in the scratch,
+/// from the chunk's length on. Eight bytes: a chunk is at most 256 MB, and so is its scratch.
+/// The common case costs one compare, which is also the bounds check of its end.
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: u32,
     end: u32,
 }
 
-const OWNED: u32 = 1 << 31;
-
 impl Span {
     #[allow(clippy::cast_possible_truncation)]
     #[inline]
-    fn new(start: usize, end: usize, owned: bool) -> Self {
+    fn new(start: usize, end: usize) -> Self {
         Self {
-            start: start as u32 | if owned { OWNED } else { 0 },
+            start: start as u32,
             end: end as u32,
         }
-    }
-
-    #[inline]
-    fn owned(self) -> bool {
-        self.start & OWNED != 0
-    }
-
-    #[inline]
-    fn range(self) -> std::ops::Range<usize> {
-        (self.start & !OWNED) as usize..self.end as usize
     }
 }
 
@@ -63,28 +53,30 @@ impl Fields {
     #[inline]
     pub fn field<'a>(&'a self, data: &'a [u8], i: usize) -> &'a [u8] {
         let s = self.spans[i];
-        if s.owned() {
-            &self.scratch[s.range()]
+        let (start, end) = (s.start as usize, s.end as usize);
+        if end <= data.len() {
+            &data[start..end]
         } else {
-            &data[s.range()]
+            self.scratch_field(data.len(), start, end)
         }
+    }
+
+    /// A field of the scratch (spans past a chunk of `len` bytes): rare, so out of line.
+    #[cold]
+    fn scratch_field(&self, len: usize, start: usize, end: usize) -> &[u8] {
+        &self.scratch[start - len..end - len]
     }
 
     /// Field `i` as text when `text` is the whole chunk, already checked to be UTF-8.
     #[inline]
     pub fn field_text<'a>(&'a self, text: &'a str, i: usize) -> Option<&'a str> {
         let s = self.spans[i];
-        if s.owned() {
-            self.scratch_text(s)
+        let (start, end) = (s.start as usize, s.end as usize);
+        if end <= text.len() {
+            text.get(start..end)
         } else {
-            text.get(s.range())
+            std::str::from_utf8(self.scratch_field(text.len(), start, end)).ok()
         }
-    }
-
-    /// A field of the scratch as text: rare (a quoted field with `""` in it), so out of line.
-    #[cold]
-    fn scratch_text(&self, s: Span) -> Option<&str> {
-        std::str::from_utf8(&self.scratch[s.range()]).ok()
     }
 }
 
@@ -207,7 +199,7 @@ impl Plain<'_> {
                 self.end_line(d, k, record);
                 self.line += 1;
             } else {
-                self.spans.push(Span::new(self.start, k, false));
+                self.spans.push(Span::new(self.start, k));
                 self.start = k + 1;
             }
             hits &= hits - 1;
@@ -231,7 +223,7 @@ impl Plain<'_> {
         };
         let held = self.spans.len() > self.first || end > self.start;
         if held {
-            self.spans.push(Span::new(self.start, end, false));
+            self.spans.push(Span::new(self.start, end));
             if !record(self.line, self.spans.len() - self.first) {
                 self.spans.truncate(self.first);
             }
@@ -305,7 +297,7 @@ impl<'a> Records<'a> {
         let rest = &d[self.pos..rest_end];
         if !escaped && rest.is_empty() {
             self.pos = rest_end;
-            return Span::new(start, end, false);
+            return Span::new(start, end);
         }
         let from = fields.scratch.len();
         let mut inside = &d[start..end];
@@ -316,7 +308,8 @@ impl<'a> Records<'a> {
         fields.scratch.extend_from_slice(inside);
         fields.scratch.extend_from_slice(rest);
         self.pos = rest_end;
-        Span::new(from, fields.scratch.len(), true)
+        // past the chunk: the scratch follows it
+        Span::new(d.len() + from, d.len() + fields.scratch.len())
     }
 
     /// Every record left, each read as [`Self::next_record`] reads it: `record(line, fields)`
@@ -384,7 +377,7 @@ impl<'a> Records<'a> {
                     } else {
                         end
                     };
-                Span::new(start, end, false)
+                Span::new(start, end)
             };
             fields.spans.push(span);
             match d.get(self.pos) {
@@ -424,7 +417,13 @@ mod tests {
         for (line, n) in found {
             let kept = if n == drop { 0 } else { n };
             let record = (i..i + kept)
-                .map(|f| String::from_utf8(fields.field(text.as_bytes(), f).to_vec()).unwrap())
+                .map(|f| {
+                    let field = String::from_utf8(fields.field(text.as_bytes(), f).to_vec());
+                    let field = field.unwrap();
+                    // as text too: a field of the chunk, or of the scratch past it
+                    assert_eq!(fields.field_text(text, f), Some(field.as_str()));
+                    field
+                })
                 .collect();
             out.push((line, record));
             i += kept;
