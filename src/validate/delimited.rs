@@ -79,10 +79,16 @@ fn feed_chunk(
             .hit(line, &format!("{got} field(s), the header has {width}"));
         false
     });
-    // one UTF-8 check of the whole chunk; a field is then a slice of it
+    // one UTF-8 check of the whole chunk, and a field is then a slice of it; but when every
+    // column reads its cells as bytes, an ASCII chunk needs none (the few cells then asked for
+    // as text are checked one by one)
     let ascii = chunk.data().is_ascii();
-    let text = std::str::from_utf8(chunk.data()).ok();
-    if text.is_none() {
+    let text = if ascii && columns.iter().all(Column::reads_bytes) {
+        None
+    } else {
+        std::str::from_utf8(chunk.data()).ok()
+    };
+    if !ascii && text.is_none() {
         // the first field in the file's order that is not UTF-8 is the one to name
         for (row, line) in lines.iter().enumerate() {
             for (i, column) in columns.iter().enumerate() {
@@ -111,7 +117,7 @@ fn feed_chunk(
 /// Column `column` of a chunk's well-formed records.
 struct ColumnCells<'a> {
     data: &'a [u8],
-    /// The chunk, when it is UTF-8.
+    /// The chunk, when it is UTF-8 and was checked as a whole (see `feed_chunk`).
     text: Option<&'a str>,
     fields: &'a Fields,
     width: usize,
@@ -123,8 +129,7 @@ struct ColumnCells<'a> {
 }
 
 impl ColumnCells<'_> {
-    /// Row `row`'s text in a chunk that is not all UTF-8: rare, so out of line.
-    #[cold]
+    /// Row `row`'s text, checked on its own (an ASCII chunk, or one that is not all UTF-8).
     fn checked_text(&self, row: usize) -> Option<&str> {
         std::str::from_utf8(self.bytes(row)).ok()
     }
@@ -156,7 +161,7 @@ impl Cells for ColumnCells<'_> {
 
     #[inline]
     fn utf8(&self) -> bool {
-        self.text.is_some()
+        self.ascii || self.text.is_some()
     }
 
     #[inline]

@@ -595,6 +595,56 @@ fn without_a_profile_the_checks_find_the_same() {
     assert_eq!(ages["violations"], truth.ages_over_90.len() as u64);
 }
 
+/// With only `int`, `float` and `string` columns, an ASCII chunk is not checked for UTF-8 as a
+/// whole, and the few cells wanted as text (a cell of the wrong type, a check's first rows, a
+/// new frequent value) are checked one by one: the same checks and profile as when another
+/// column's type reads every cell as text.
+#[test]
+fn columns_read_as_bytes_find_what_columns_read_as_text_find() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut rows, _) = table(20_000, 13, 0.0);
+    // cells of the wrong type in a number column
+    for (i, row) in rows.iter_mut().enumerate() {
+        if i % 997 == 5 {
+            row[1] = Some(format!("n/a {i}"));
+        }
+    }
+    std::fs::write(d.join("t.csv"), csv_text(&rows)).unwrap();
+    let report = |config: String| {
+        std::fs::write(d.join("mlops.yaml"), config).unwrap();
+        let out = run(d, &["data", "check", "--format", "json"]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let mut json =
+            serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["validate"][0]
+                .clone();
+        // all but the `joined` column, typed differently in the two configs
+        let columns = json["profile"]["columns"].as_object_mut().unwrap();
+        columns.remove("joined");
+        let checks: Vec<serde_json::Value> = json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| !c["name"].as_str().unwrap().contains("joined"))
+            .cloned()
+            .collect();
+        (checks, json["profile"].clone())
+    };
+    let as_text = report(config(&["t.csv"], ""));
+    let as_bytes = report(config(&["t.csv"], "").replace(
+        r#"joined: { type: date, min: "2024-01-01", max: "2024-12-31" }"#,
+        "joined: { type: string }",
+    ));
+    let wrong_type = as_bytes
+        .0
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().contains("`age`: type"))
+        .unwrap_or_else(|| panic!("{:#?}", as_bytes.0));
+    assert_eq!(wrong_type["violations"], 21);
+    assert_eq!(first_rows(wrong_type)[0], (7, "n/a 5".to_owned()));
+    assert_eq!(as_bytes, as_text);
+}
+
 /// Workers take turns reading the file's chunks: one that breaks in two places stops with the
 /// error of the first, whichever worker meets which first, and no worker is left waiting.
 #[test]

@@ -92,6 +92,15 @@ fn utf8<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c [u8]
 }
 
 impl Column {
+    /// Whether [`Self::feed`] reads the cells as bytes (`int`, `float` and `string`), asking
+    /// for the text of a few only; the other types read each cell's text.
+    pub fn reads_bytes(&self) -> bool {
+        matches!(
+            self.rules.kind,
+            Some(ColumnType::Int | ColumnType::Float | ColumnType::String)
+        )
+    }
+
     /// Checks and profiles a chunk's cells of this column.
     pub fn feed<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
         match self.rules.kind {
