@@ -150,6 +150,10 @@ pub struct Column {
     non_numeric: u64,
     hll: Hll,
     top: TopValues,
+    /// The distinct values of an `int` or `string` column with `unique`, counted exactly by
+    /// it (known after [`Self::results`]): the profile's distinct count once the top values
+    /// give up, and the HLL is then not fed.
+    distinct: Option<u64>,
     /// An `int` column's counts by value, before the top values take over ([`Dense`]).
     dense: Option<Dense>,
     /// The shortest and longest value in characters (`u64::MAX`, 0 before any).
@@ -210,6 +214,7 @@ impl Column {
             all_int: true,
             non_numeric: 0,
             hll: Hll::default(),
+            distinct: None,
             top: TopValues::new(TOP_CAP),
             dense: None,
             length: (u64::MAX, 0),
@@ -317,6 +322,19 @@ impl Column {
             self.length.0.min(other.length.0),
             self.length.1.max(other.length.1),
         );
+    }
+
+    /// Whether the column's `unique` counts its distinct values as the profile means them: a
+    /// `string` column's by text, an `int` column's by value (a `float` column's `unique`
+    /// compares texts, where the profile compares values).
+    fn unique_counts_distinct(&self) -> bool {
+        matches!(self.rules.kind, Some(ColumnType::Int | ColumnType::String))
+    }
+
+    /// Whether the distinct count is left to `unique` now: the top values gave up, and the
+    /// column's `unique` counts its distinct values (the HLL need not be fed).
+    pub(super) fn distinct_left_to_unique(&self) -> bool {
+        self.top.given_up && self.unique.is_some() && self.unique_counts_distinct()
     }
 
     /// Counts a value by its hash: exactly among the top values while they last (their hashes
@@ -627,6 +645,10 @@ impl Column {
     /// The check results of this column's rules, after the pass over `rows` rows.
     pub fn results(&mut self, rows: u64) -> Result<Vec<CheckResult>, DataError> {
         let unique = self.finish_unique()?;
+        if let Some(repeats) = unique.as_ref().filter(|_| self.unique_counts_distinct()) {
+            // every value went to `unique`: those that repeat none are the distinct ones
+            self.distinct = Some(self.count - repeats.violations);
+        }
         let nulls = self.null_tally(rows);
         let r = &self.rules;
         let kind = r.kind.map(|k| {
@@ -737,7 +759,7 @@ impl Column {
             quantiles,
             histogram,
             distinct: if top.given_up {
-                self.hll.estimate()
+                self.distinct.unwrap_or_else(|| self.hll.estimate())
             } else {
                 top.distinct() as u64
             },

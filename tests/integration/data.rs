@@ -576,6 +576,16 @@ fn without_a_profile_the_checks_find_the_same() {
     };
     let full = json_with(&config(&["t.csv"], ""), "2");
     assert!(full["profile"].is_object());
+    // past its top values, an `int` column with `unique` takes its distinct count from it:
+    // exact, where the email column's is the HLL's estimate
+    let distinct = |column: &str| {
+        full["profile"]["columns"][column]["distinct"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(distinct("id"), truth.rows - truth.repeated_ids.len() as u64);
+    // every email is another (`user{i}…`)
+    assert!(distinct("email").abs_diff(truth.rows) < truth.rows / 20);
     let alone = config(&["t.csv"], "        profile: false\n");
     for threads in ["1", "2"] {
         let checks_only = json_with(&alone, threads);

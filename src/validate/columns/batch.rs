@@ -200,7 +200,12 @@ impl Column {
             if by_value < rows.len() {
                 self.hand_over_dense();
             }
-            for (&x, &row) in values[by_value..].iter().zip(&rows[by_value..]) {
+            let counted = if self.distinct_left_to_unique() {
+                values.len()
+            } else {
+                by_value
+            };
+            for (&x, &row) in values[counted..].iter().zip(&rows[counted..]) {
                 let key = hash_bits(x.to_bits());
                 if !self.count_seen(key) {
                     self.count_new(key, text(cells, row as usize, &self.name)?);
@@ -262,7 +267,7 @@ impl Column {
         }
         p.len = len;
         self.length = (shortest, longest);
-        if profiled {
+        if profiled && !self.distinct_left_to_unique() {
             // in a loop of its own: a look-up that mispredicts holds up no hashing
             for (&key, &row) in p.keys().iter().zip(p.rows()) {
                 if !self.count_seen(key) {
