@@ -1,8 +1,8 @@
 //! Data contracts and profiles for CSV, JSON Lines and Parquet files, streamed in one pass with
 //! bounded memory (exact `unique` keeps its keys in a temporary file past a cap; a CSV file is
-//! shared by workers chunk by chunk): the checks of a `data:` entry, each file's profile (unless
-//! the entry keeps none), and drift against the baseline's profile. Reads files; uses `config` for the rules and
-//! `results` for the plain data it returns.
+//! shared by workers chunk by chunk): the checks of a `data:` entry, each file's profile
+//! (unless the entry keeps none), and drift against the baseline's profile. Reads files; uses
+//! `config` for the rules and `results` for the plain data it returns.
 
 mod columns;
 mod delimited;

@@ -1,8 +1,9 @@
 //! A column down one chunk's rows at a time, by its declared type: `int`, `float` and `string`
-//! columns take in every cell first (parsed; a text hashed when the profile or `in` needs it,
-//! only its nullness taken when nothing does), then run each check and statistic over the
-//! values in its own loop. Cells that break the type, and columns of
-//! other types, go through [`Column::cell`], so the results are the same.
+//! columns take in every cell first, as bytes (parsed; a text hashed when the profile's counts
+//! or `in` need it, only its nullness taken when nothing does), into buffers reused from chunk
+//! to chunk, then run each check and statistic over the values in its own loop. Cells that
+//! break the type, and columns of other types, go through [`Column::cell`], so the results
+//! are the same.
 
 use super::{Column, char_len, is_integral};
 use crate::config::model::ColumnType;
@@ -39,6 +40,8 @@ pub(super) struct Parsed {
     /// The rows of the values (not null, of the type).
     rows: Vec<u32>,
     len: usize,
+    /// Whether this chunk's texts were hashed into `keys`.
+    hashed: bool,
 }
 
 /// `buffer` with room for at least `len` values; none when it is not `used`.
@@ -67,9 +70,13 @@ impl Parsed {
         &self.ints[..self.len]
     }
 
-    /// A text column's hashes, empty when it was not hashed.
+    /// A text column's hashes, empty when this chunk's texts were not hashed.
     fn keys(&self) -> &[u64] {
-        self.keys.get(..self.len).unwrap_or_default()
+        if self.hashed {
+            &self.keys[..self.len]
+        } else {
+            &[]
+        }
     }
 }
 
@@ -151,7 +158,7 @@ impl Column {
                 None => self.cell(cells.line(row), Cell::Text(text(cells, row, &self.name)?))?,
             }
         }
-        p.len = len;
+        (p.len, p.hashed) = (len, false);
         let result = self.numbers(cells, &p, int);
         self.parsed = p;
         result
@@ -200,12 +207,13 @@ impl Column {
             if by_value < rows.len() {
                 self.hand_over_dense();
             }
-            let counted = if self.distinct_left_to_unique() {
+            // the rest by hash (none when `unique` counts the distinct values)
+            let by_hash = if self.distinct_left_to_unique() {
                 values.len()
             } else {
                 by_value
             };
-            for (&x, &row) in values[counted..].iter().zip(&rows[counted..]) {
+            for (&x, &row) in values[by_hash..].iter().zip(&rows[by_hash..]) {
                 let key = hash_bits(x.to_bits());
                 if !self.count_seen(key) {
                     self.count_new(key, text(cells, row as usize, &self.name)?);
@@ -218,9 +226,12 @@ impl Column {
 
     fn feed_text<C: Cells>(&mut self, cells: &C) -> Result<(), DataError> {
         let profiled = !self.rules.checks_only;
-        // hashes for the profile's counts, and for `in` to look its values up by
-        let keyed = profiled || self.rules.allowed.is_some();
-        let looked_at = keyed
+        // the profile counts the values by hash, unless `unique` counts the distinct ones;
+        // `in` looks them up by hash
+        let counted = profiled && !self.distinct_left_to_unique();
+        let hashed = counted || self.rules.allowed.is_some();
+        let looked_at = profiled
+            || hashed
             || self.rules.regex.is_some()
             || self.unique.is_some()
             || self.rules.checks_length();
@@ -242,7 +253,7 @@ impl Column {
         let mut p = std::mem::take(&mut self.parsed);
         let cells_len = cells.len();
         let rows = room(&mut p.rows, cells_len, true);
-        let keys = room(&mut p.keys, cells_len, keyed);
+        let keys = room(&mut p.keys, cells_len, hashed);
         let mut len = 0;
         let (mut shortest, mut longest) = self.length;
         for row in 0..cells_len {
@@ -255,19 +266,19 @@ impl Column {
             {
                 rows[len] = row as u32;
             }
-            if keyed {
+            if hashed {
                 keys[len] = hash_text(text);
-                if profiled {
-                    let n = char_len(text, ascii);
-                    shortest = shortest.min(n);
-                    longest = longest.max(n);
-                }
+            }
+            if profiled {
+                let n = char_len(text, ascii);
+                shortest = shortest.min(n);
+                longest = longest.max(n);
             }
             len += 1;
         }
-        p.len = len;
+        (p.len, p.hashed) = (len, hashed);
         self.length = (shortest, longest);
-        if profiled && !self.distinct_left_to_unique() {
+        if counted {
             // in a loop of its own: a look-up that mispredicts holds up no hashing
             for (&key, &row) in p.keys().iter().zip(p.rows()) {
                 if !self.count_seen(key) {
@@ -415,6 +426,47 @@ mod tests {
             7 => rng.u64(0..1_000_000).to_string(),
             _ => rng.i64(-3..60).to_string(),
         }
+    }
+
+    /// Past its top values, a `string` column with `unique` takes its distinct count from it,
+    /// and its texts are hashed no more (no `in` reads them): the count is exact, and the
+    /// length range goes on.
+    #[test]
+    fn a_unique_text_column_past_its_top_values_counts_exactly() {
+        let parsed: ColumnRule =
+            serde_json::from_str(r#"{"type": "string", "unique": true}"#).unwrap();
+        let mut typed = Column::with_rule("c", &parsed).unwrap();
+        let mut per_cell = Column::with_rule("c", &parsed).unwrap();
+        let mut rows = 0;
+        // 150,000 cells: every 15th `again`, the others distinct (`v1` the shortest, the last the longest)
+        for chunk in 0..50u64 {
+            let texts: Vec<String> = (0..3_000)
+                .map(|i| match i % 15 {
+                    0 => "again".to_owned(),
+                    _ if chunk == 49 && i == 2_999 => "the last and longest".to_owned(),
+                    _ => format!("v{}", chunk * 3_000 + i),
+                })
+                .collect();
+            let cells = Texts {
+                texts,
+                first: rows + 2,
+            };
+            typed.feed(&cells).unwrap();
+            for (r, t) in cells.texts.iter().enumerate() {
+                per_cell.cell(cells.line(r), Cell::Text(t)).unwrap();
+            }
+            rows += cells.len() as u64;
+        }
+        assert!(typed.top.given_up);
+        let results = typed.results(rows).unwrap();
+        assert_eq!(results, per_cell.results(rows).unwrap());
+        let profile = typed.profile();
+        assert_eq!(profile.distinct, 140_001);
+        assert_eq!(profile.length, Some((2, 20)));
+        assert_eq!(
+            serde_json::to_value(&profile).unwrap(),
+            serde_json::to_value(per_cell.profile()).unwrap()
+        );
     }
 
     #[test]

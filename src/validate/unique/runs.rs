@@ -90,15 +90,14 @@ impl Runs {
         let Some(open) = self.open.as_mut().filter(|_| !self.off) else {
             return 0;
         };
-        let before = open.len;
-        for (k, &value) in values.iter().enumerate() {
-            if !open.extends(value, row(k)) {
+        let mut taken = 0;
+        while let Some(&value) = values.get(taken) {
+            if !open.extends(value, row(taken)) {
                 break;
             }
             open.len += 1;
+            taken += 1;
         }
-        #[allow(clippy::cast_possible_truncation)]
-        let taken = (open.len - before) as usize;
         taken
     }
 
