@@ -7,6 +7,8 @@ mod allowed;
 mod batch;
 mod dense;
 
+use std::sync::Arc;
+
 use self::allowed::Allowed;
 use self::dense::Dense;
 use super::DataError;
@@ -114,7 +116,8 @@ struct Rules {
     min: Option<f64>,
     max: Option<f64>,
     nulls: Option<NullLimit>,
-    allowed: Option<Allowed>,
+    /// Shared, so that a chunk's loop can hold it while it tallies into the column.
+    allowed: Option<Arc<Allowed>>,
     allowed_text: String,
     regex: Option<Pattern>,
     length: (Option<u64>, Option<u64>),
@@ -235,7 +238,7 @@ impl Column {
             allowed: rule
                 .allowed
                 .as_ref()
-                .map(|a| Allowed::new(a.iter().map(|v| v.0.clone()))),
+                .map(|a| Arc::new(Allowed::new(a.iter().map(|v| v.0.clone())))),
             allowed_text: rule
                 .allowed
                 .as_ref()

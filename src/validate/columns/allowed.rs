@@ -1,7 +1,8 @@
 //! The allowed values of a column's `in`, compared as texts: a few in a small table by hash,
 //! then bytes compared in line (a call to `memcmp` costs more than a short text's compare);
 //! many in a hash set. In an `int` column whose allowed values are all written as `i64` writes
-//! them, a cell is compared by its parsed value and its length instead of its text.
+//! them, a cell is compared by its parsed value and its length instead of its text (a table
+//! look-up when the values are near one another).
 
 use ahash::HashSet;
 
@@ -11,9 +12,53 @@ use crate::validate::sketch::hash_text;
 #[derive(Debug, Clone)]
 pub(super) struct Allowed {
     texts: Texts,
-    /// Each value's number and length, when every value is a whole number written as `i64`
-    /// writes it (no sign but `-`, no leading zero).
-    ints: Option<Vec<(i64, usize)>>,
+    /// The values as whole numbers, when every one is written as `i64` writes it (no sign but
+    /// `-`, no leading zero).
+    ints: Option<Ints>,
+}
+
+/// `in`'s values as whole numbers, each with the length of its text.
+#[derive(Debug, Clone)]
+enum Ints {
+    /// Values less than 64 apart (the least at most `i64::MAX - 64`, so that a value's
+    /// distance from it, wrapped to `u64`, is under 64 only when it is truly): entry `v -
+    /// least` is the length of `v`'s text, 0 for a value not allowed. A look-up is a compare
+    /// and a load.
+    Near { least: i64, lengths: [u8; 64] },
+    /// Each value and its length, compared one by one.
+    List(Vec<(i64, usize)>),
+}
+
+impl Ints {
+    fn new(list: Vec<(i64, usize)>) -> Self {
+        let least = list.iter().map(|(v, _)| *v).min().unwrap_or(0);
+        let near = least <= i64::MAX - 64 && list.iter().all(|(v, _)| v.abs_diff(least) < 64);
+        if !near {
+            return Self::List(list);
+        }
+        let mut lengths = [0u8; 64];
+        for (v, n) in list {
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                // at most 20 characters
+                lengths[v.abs_diff(least) as usize] = n as u8;
+            }
+        }
+        Self::Near { least, lengths }
+    }
+
+    /// Whether a cell of length `len` read as `value` is allowed.
+    #[inline]
+    fn contains(&self, value: i64, len: usize) -> bool {
+        match self {
+            #[allow(clippy::cast_sign_loss)]
+            Self::Near { least, lengths } => {
+                let at = value.wrapping_sub(*least) as u64;
+                at < 64 && usize::from(lengths[(at & 63) as usize]) == len
+            }
+            Self::List(ints) => ints.iter().any(|&(v, n)| v == value && n == len),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,29 +127,40 @@ impl Allowed {
                     .filter(|i| i.to_string() == *v)
                     .map(|i| (i, v.len()))
             })
-            .collect();
+            .collect::<Option<Vec<_>>>();
         Self {
             texts: Texts::new(list),
-            ints,
+            ints: ints.map(Ints::new),
         }
     }
 
     /// Whether the text of bytes `text` is allowed; `hash`: its [`hash_text`], when at hand.
     #[inline]
     pub(super) fn contains(&self, text: &[u8], hash: Option<u64>) -> bool {
+        match hash {
+            Some(h) => self.contains_hashed(text, h),
+            None => self.contains_hashed(text, hash_text(text)),
+        }
+    }
+
+    /// [`Self::contains`] of a text whose [`hash_text`] is `hash`: a few values' look-up in
+    /// line (it is a slot and a compare), many values' out of line.
+    // measured: left to itself the compiler calls it out of line, once a cell
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    pub(super) fn contains_hashed(&self, text: &[u8], hash: u64) -> bool {
         match &self.texts {
-            Texts::Few { slots, shift, mask } => {
-                let h = hash.unwrap_or_else(|| hash_text(text));
-                matches!(&slots[slot(h, *shift, *mask)],
-                    Some((k, a)) if *k == h && same(a.as_bytes(), text))
-            }
-            Texts::Many(set) => set.contains(text),
+            Texts::Few { slots, shift, mask } => matches!(&slots[slot(hash, *shift, *mask)],
+                    Some((k, a)) if *k == hash && same(a.as_bytes(), text)),
+            Texts::Many(set) => many_contains(set, text),
         }
     }
 
     /// Whether the text of bytes `text` is allowed: by [`Self::contains_int`] when it is a
     /// cell of an `int` column (`int`: its value), else by [`Self::contains`].
-    #[inline]
+    // measured: left to itself the compiler calls it out of line, once a cell
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(super) fn allows(&self, text: &[u8], int: Option<i64>, hash: Option<u64>) -> bool {
         match int {
             Some(value) => self.contains_int(text, value),
@@ -119,13 +175,15 @@ impl Allowed {
     #[inline]
     pub(super) fn contains_int(&self, text: &[u8], value: i64) -> bool {
         match &self.ints {
-            // every value compared, with no branch on which one matches
-            Some(ints) => ints.iter().fold(false, |found, &(v, n)| {
-                found | ((v == value) & (n == text.len()))
-            }),
+            Some(ints) => ints.contains(value, text.len()),
             None => self.contains(text, None),
         }
     }
+}
+
+#[inline(never)]
+fn many_contains(set: &HashSet<Box<[u8]>>, text: &[u8]) -> bool {
+    set.contains(text)
 }
 
 /// Whether two texts are the same, compared in line up to 16 bytes: two loads of each that
@@ -213,7 +271,9 @@ mod tests {
 
     #[test]
     fn whole_numbers_are_allowed_as_their_texts_are() {
-        let lists: [&[&str]; 4] = [
+        // the first four compared one by one, the next three near one another (a table), the
+        // last three not whole numbers as `i64` writes them (compared as texts)
+        let lists: [&[&str]; 10] = [
             &[
                 "0",
                 "1",
@@ -221,6 +281,12 @@ mod tests {
                 "9223372036854775807",
                 "-9223372036854775808",
             ],
+            &["0", "64"],
+            &["9223372036854775807"],
+            &["9223372036854775744", "9223372036854775745"],
+            &["0", "1"],
+            &["-5", "7", "58", "12", "2"],
+            &["-9223372036854775808", "-9223372036854775800"],
             &["0", "07", "+7"],
             &["1", "x", "2"],
             &["-0", "12"],
@@ -243,10 +309,20 @@ mod tests {
             "9223372036854775807",
             "+9223372036854775807",
             "-9223372036854775808",
+            "-9223372036854775800",
+            "9223372036854775744",
+            "9223372036854775745",
             "2",
+            "58",
+            "64",
+            "-64",
         ];
-        for list in lists {
+        for (i, list) in lists.into_iter().enumerate() {
             let allowed = Allowed::new(list.iter().map(|v| (*v).to_owned()));
+            match (&allowed.ints, i) {
+                (Some(Ints::List(_)), 0..4) | (Some(Ints::Near { .. }), 4..7) | (None, 7..) => {}
+                (ints, _) => panic!("{list:?}: {ints:?}"),
+            }
             let many = Allowed::new(
                 list.iter()
                     .map(|v| (*v).to_owned())

@@ -39,6 +39,9 @@ pub(super) struct Parsed {
     keys: Vec<u64>,
     /// The rows of the values (not null, of the type).
     rows: Vec<u32>,
+    /// The rows of the values that `in` does not allow, found as the values were taken in
+    /// (their bytes at hand).
+    misses: Vec<u32>,
     len: usize,
     /// Whether this chunk's texts were hashed into `keys`.
     hashed: bool,
@@ -130,6 +133,8 @@ impl Column {
         let values = room(&mut p.values, cells_len, true);
         let ints = room(&mut p.ints, cells_len, int);
         let rows = room(&mut p.rows, cells_len, true);
+        let allowed = self.rules.allowed.clone();
+        p.misses.clear();
         let mut len = 0;
         for row in 0..cells_len {
             let bytes = cells.bytes(row);
@@ -140,17 +145,22 @@ impl Column {
             let parsed = if int {
                 parse_i64(bytes).map(|v| {
                     ints[len] = v;
-                    v as f64
+                    (v as f64, Some(v))
                 })
             } else {
-                parse_f64_bytes(bytes)
+                parse_f64_bytes(bytes).map(|x| (x, None))
             };
             match parsed {
-                Some(x) => {
+                Some((x, int_value)) => {
                     values[len] = x;
                     #[allow(clippy::cast_possible_truncation)]
                     {
                         rows[len] = row as u32;
+                        if let Some(allowed) = &allowed {
+                            if !allowed.allows(bytes, int_value, None) {
+                                p.misses.push(row as u32);
+                            }
+                        }
                     }
                     len += 1;
                 }
@@ -254,6 +264,8 @@ impl Column {
         let cells_len = cells.len();
         let rows = room(&mut p.rows, cells_len, true);
         let keys = room(&mut p.keys, cells_len, hashed);
+        let allowed = self.rules.allowed.clone();
+        p.misses.clear();
         let mut len = 0;
         let (mut shortest, mut longest) = self.length;
         for row in 0..cells_len {
@@ -267,7 +279,14 @@ impl Column {
                 rows[len] = row as u32;
             }
             if hashed {
-                keys[len] = hash_text(text);
+                let key = hash_text(text);
+                keys[len] = key;
+                if let Some(allowed) = &allowed {
+                    if !allowed.contains_hashed(text, key) {
+                        #[allow(clippy::cast_possible_truncation)]
+                        p.misses.push(row as u32);
+                    }
+                }
             }
             if profiled {
                 let n = char_len(text, ascii);
@@ -293,8 +312,8 @@ impl Column {
         result
     }
 
-    /// `in`, `regex`, `unique` and `length` of a chunk's values (of `p`, whose `keys` are
-    /// their hashes when it holds any), each check in a loop of its own. `int`: the column is
+    /// `in` (its misses, found as the values were taken in), `regex`, `unique` and `length`
+    /// of a chunk's values (of `p`), each check in a loop of its own. `int`: the column is
     /// of whole numbers (`p.ints`), which `unique` compares by value.
     fn value_checks<C: Cells>(
         &mut self,
@@ -303,17 +322,11 @@ impl Column {
         int: bool,
     ) -> Result<(), DataError> {
         let ints = if int { p.ints() } else { &[] };
-        if let Some(allowed) = &self.rules.allowed {
-            // by the cell's bytes: its text (UTF-8, checked when it was fed) only for a miss
-            let keys = p.keys();
-            for (k, &row) in p.rows().iter().enumerate() {
-                let row = row as usize;
-                let value = int.then(|| ints[k]);
-                if !allowed.allows(cells.bytes(row), value, keys.get(k).copied()) {
-                    self.in_tally
-                        .hit(cells.line(row), text(cells, row, &self.name)?);
-                }
-            }
+        // `in` was asked as the values were taken in: its misses' texts (UTF-8, checked then)
+        for &row in &p.misses {
+            let row = row as usize;
+            self.in_tally
+                .hit(cells.line(row), text(cells, row, &self.name)?);
         }
         if let Some(re) = &mut self.rules.regex {
             // four at a time: the pattern walks them in step
@@ -474,6 +487,9 @@ mod tests {
         let rules = [
             r#"{"type": "int", "min": 0, "max": 50, "nulls": 0, "unique": true, "in": [1, 2, "+7", "07"]}"#,
             r#"{"type": "int", "length": {"min": 1, "max": 2}}"#,
+            // `in` of whole numbers near one another (a table), of numbers as texts
+            r#"{"type": "int", "in": [0, 1, 5, 7, -3], "nulls": 0}"#,
+            r#"{"type": "float", "in": ["1.5", "-0", 7]}"#,
             r#"{"type": "float", "min": -1.5, "max": 20, "regex": "^[0-9]", "unique": true}"#,
             r#"{"type": "string", "in": ["a", "b", "é"], "regex": "^[a-z]", "length": {"max": 1}}"#,
             r#"{"type": "string", "unique": true}"#,
