@@ -5,6 +5,7 @@
 //! break the type, and columns of other types, go through [`Column::cell`], so the results
 //! are the same.
 
+use super::allowed::Allowed;
 use super::{Column, char_len, is_integral};
 use crate::config::model::ColumnType;
 use crate::validate::DataError;
@@ -126,15 +127,38 @@ impl Column {
         }
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn feed_numbers<C: Cells>(&mut self, cells: &C, int: bool) -> Result<(), DataError> {
         let mut p = std::mem::take(&mut self.parsed);
+        p.misses.clear();
+        // one loop for each case, so that none asks on every cell what it is
+        let allowed = self.rules.allowed.clone();
+        let taken = match (int, allowed.as_deref()) {
+            (true, None) => self.take_numbers::<C, true, false>(cells, &mut p, None),
+            (true, allowed) => self.take_numbers::<C, true, true>(cells, &mut p, allowed),
+            (false, None) => self.take_numbers::<C, false, false>(cells, &mut p, None),
+            (false, allowed) => self.take_numbers::<C, false, true>(cells, &mut p, allowed),
+        };
+        let result = taken.and_then(|len| {
+            (p.len, p.hashed) = (len, false);
+            self.numbers(cells, &p, int)
+        });
+        self.parsed = p;
+        result
+    }
+
+    /// Parses a chunk's cells into `p` (`INT`: as whole numbers), asking `allowed` of each
+    /// when `IN`; how many values it took.
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+    fn take_numbers<C: Cells, const INT: bool, const IN: bool>(
+        &mut self,
+        cells: &C,
+        p: &mut Parsed,
+        allowed: Option<&Allowed>,
+    ) -> Result<usize, DataError> {
         let cells_len = cells.len();
         let values = room(&mut p.values, cells_len, true);
-        let ints = room(&mut p.ints, cells_len, int);
+        let ints = room(&mut p.ints, cells_len, INT);
         let rows = room(&mut p.rows, cells_len, true);
-        let allowed = self.rules.allowed.clone();
-        p.misses.clear();
         let mut len = 0;
         for row in 0..cells_len {
             let bytes = cells.bytes(row);
@@ -142,7 +166,7 @@ impl Column {
                 self.null(cells.line(row));
                 continue;
             }
-            let parsed = if int {
+            let parsed = if INT {
                 parse_i64(bytes).map(|v| {
                     ints[len] = v;
                     (v as f64, Some(v))
@@ -153,14 +177,9 @@ impl Column {
             match parsed {
                 Some((x, int_value)) => {
                     values[len] = x;
-                    #[allow(clippy::cast_possible_truncation)]
-                    {
-                        rows[len] = row as u32;
-                        if let Some(allowed) = &allowed {
-                            if !allowed.allows(bytes, int_value, None) {
-                                p.misses.push(row as u32);
-                            }
-                        }
+                    rows[len] = row as u32;
+                    if IN && allowed.is_some_and(|a| !a.allows(bytes, int_value, None)) {
+                        p.misses.push(row as u32);
                     }
                     len += 1;
                 }
@@ -168,10 +187,7 @@ impl Column {
                 None => self.cell(cells.line(row), Cell::Text(text(cells, row, &self.name)?))?,
             }
         }
-        (p.len, p.hashed) = (len, false);
-        let result = self.numbers(cells, &p, int);
-        self.parsed = p;
-        result
+        Ok(len)
     }
 
     /// The checks and statistics of a chunk's parsed numbers.
@@ -259,44 +275,26 @@ impl Column {
             return Ok(());
         }
         let before = self.count;
-        let ascii = cells.ascii();
         let mut p = std::mem::take(&mut self.parsed);
-        let cells_len = cells.len();
-        let rows = room(&mut p.rows, cells_len, true);
-        let keys = room(&mut p.keys, cells_len, hashed);
-        let allowed = self.rules.allowed.clone();
         p.misses.clear();
-        let mut len = 0;
-        let (mut shortest, mut longest) = self.length;
-        for row in 0..cells_len {
-            let text = utf8(cells, row, &self.name)?;
-            if text.is_empty() {
-                self.null(cells.line(row));
-                continue;
+        // one loop for each case, so that none asks on every cell what it is
+        let allowed = self.rules.allowed.clone();
+        let taken = match (hashed, allowed.as_deref(), profiled) {
+            (false, _, false) => self.take_texts::<C, false, false, false>(cells, &mut p, None),
+            (false, _, true) => self.take_texts::<C, false, false, true>(cells, &mut p, None),
+            (true, None, false) => self.take_texts::<C, true, false, false>(cells, &mut p, None),
+            (true, None, true) => self.take_texts::<C, true, false, true>(cells, &mut p, None),
+            (true, a, false) => self.take_texts::<C, true, true, false>(cells, &mut p, a),
+            (true, a, true) => self.take_texts::<C, true, true, true>(cells, &mut p, a),
+        };
+        let len = match taken {
+            Ok(len) => len,
+            Err(e) => {
+                self.parsed = p;
+                return Err(e);
             }
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                rows[len] = row as u32;
-            }
-            if hashed {
-                let key = hash_text(text);
-                keys[len] = key;
-                if let Some(allowed) = &allowed {
-                    if !allowed.contains_hashed(text, key) {
-                        #[allow(clippy::cast_possible_truncation)]
-                        p.misses.push(row as u32);
-                    }
-                }
-            }
-            if profiled {
-                let n = char_len(text, ascii);
-                shortest = shortest.min(n);
-                longest = longest.max(n);
-            }
-            len += 1;
-        }
+        };
         (p.len, p.hashed) = (len, hashed);
-        self.length = (shortest, longest);
         if counted {
             // in a loop of its own: a look-up that mispredicts holds up no hashing
             for (&key, &row) in p.keys().iter().zip(p.rows()) {
@@ -310,6 +308,46 @@ impl Column {
         self.parsed = p;
         self.stop_early_top(before);
         result
+    }
+
+    /// Takes a chunk's texts into `p`: each one's hash when `HASH`, asking `allowed` of it
+    /// when `IN`, and their length range when `PROFILED`; how many it took (not null).
+    #[allow(clippy::cast_possible_truncation)]
+    fn take_texts<C: Cells, const HASH: bool, const IN: bool, const PROFILED: bool>(
+        &mut self,
+        cells: &C,
+        p: &mut Parsed,
+        allowed: Option<&Allowed>,
+    ) -> Result<usize, DataError> {
+        let ascii = cells.ascii();
+        let cells_len = cells.len();
+        let rows = room(&mut p.rows, cells_len, true);
+        let keys = room(&mut p.keys, cells_len, HASH);
+        let mut len = 0;
+        let (mut shortest, mut longest) = self.length;
+        for row in 0..cells_len {
+            let text = utf8(cells, row, &self.name)?;
+            if text.is_empty() {
+                self.null(cells.line(row));
+                continue;
+            }
+            rows[len] = row as u32;
+            if HASH {
+                let key = hash_text(text);
+                keys[len] = key;
+                if IN && allowed.is_some_and(|a| !a.contains_hashed(text, key)) {
+                    p.misses.push(row as u32);
+                }
+            }
+            if PROFILED {
+                let n = char_len(text, ascii);
+                shortest = shortest.min(n);
+                longest = longest.max(n);
+            }
+            len += 1;
+        }
+        self.length = (shortest, longest);
+        Ok(len)
     }
 
     /// `in` (its misses, found as the values were taken in), `regex`, `unique` and `length`
