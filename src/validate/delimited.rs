@@ -66,19 +66,26 @@ fn feed_chunk(
     table: &mut Table,
 ) -> Result<(), DataError> {
     let Table { fields, lines } = table;
-    fields.clear();
     lines.clear();
-    records(chunk, source).for_each(fields, |line, got| {
-        found.rows += 1;
-        if got == width {
-            lines.push(line);
-            return true;
-        }
-        found
-            .malformed
-            .hit(line, &format!("{got} field(s), the header has {width}"));
-        false
-    });
+    let mut records = records(chunk, source);
+    if let Some(rows) = records.plain_table(fields, width, chunk.newlines) {
+        // a table: each record on the line after the one before
+        found.rows += rows as u64;
+        lines.extend(chunk.line..chunk.line + rows as u64);
+    } else {
+        fields.clear();
+        records.for_each(fields, |line, got| {
+            found.rows += 1;
+            if got == width {
+                lines.push(line);
+                return true;
+            }
+            found
+                .malformed
+                .hit(line, &format!("{got} field(s), the header has {width}"));
+            false
+        });
+    }
     // one UTF-8 check of the whole chunk, and a field is then a slice of it; but when every
     // column reads its cells as bytes, an ASCII chunk needs none (the few cells then asked for
     // as text are checked one by one)

@@ -1,6 +1,8 @@
 //! The CSV tokenizer of one chunk: each record's fields as spans of the chunk, appended to one
 //! [`Fields`]. A chunk without quotes is read in one pass that finds its delimiters and
-//! newlines 64 bytes at a time; one with quotes record by record, with `memchr` inside quotes.
+//! newlines 64 bytes at a time (when it is a table of well-formed lines, each of them ends a
+//! field with no question of which it is, and the records are checked after); one with
+//! quotes record by record, with `memchr` inside quotes.
 //! As RFC 4180 and the `csv` crate read them: a quote opens a quoted field only at its start,
 //! `""` in one is a quote, a quoted field may hold delimiters and newlines, text after its
 //! closing quote is kept, `\r\n` ends a record as `\n` does, and empty lines are skipped.
@@ -31,21 +33,26 @@ impl Span {
 pub struct Fields {
     spans: Vec<Span>,
     scratch: Vec<u8>,
+    /// `Some(n)` when [`Records::plain_table`] read them: the fields are the first `n` spans,
+    /// written by index into a buffer that keeps the length it grew to.
+    filled: Option<usize>,
 }
 
 impl Fields {
     /// The number of fields read into it.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.filled.unwrap_or(self.spans.len())
     }
 
     pub fn clear(&mut self) {
         self.spans.clear();
         self.scratch.clear();
+        self.filled = None;
     }
 
     /// Forgets the fields from `len` on (a record set aside).
     pub fn truncate(&mut self, len: usize) {
+        debug_assert!(self.filled.is_none());
         self.spans.truncate(len);
     }
 
@@ -353,6 +360,76 @@ impl<'a> Records<'a> {
         self.pos = d.len();
     }
 
+    /// Reads a chunk without quotes that is a table (every line a record of `width` fields,
+    /// no empty line, no `\r` at a line's end) into `fields`, in place of what they held. Each delimiter and
+    /// newline ends a field, with no question of which it is; the records are checked after:
+    /// as many newlines as records, each record's last field ended by one. The number of
+    /// records, each on the line after the one before; `None` when the chunk is not such a
+    /// table: then nothing is read, and [`Self::for_each`] reads it after `fields` is cleared.
+    ///
+    /// `newlines`: the number of newlines from where reading is on (the splitter counted them).
+    pub fn plain_table(
+        &mut self,
+        fields: &mut Fields,
+        width: usize,
+        newlines: usize,
+    ) -> Option<usize> {
+        let d = self.data;
+        let rest = &d[self.pos..];
+        if !self.plain || width == 0 {
+            return None;
+        }
+        fields.scratch.clear();
+        fields.filled = None;
+        let spans = &mut fields.spans;
+        let mut newlines = newlines;
+        let (mut n, mut start) = (0, self.pos);
+        for (i, block) in rest.chunks(64).enumerate() {
+            let (mut hits, _) = hits(block, self.delimiter);
+            let offset = self.pos + 64 * i;
+            // a span for each hit, and one for a last line without its newline
+            if spans.len() < n + 65 {
+                spans.resize((n + 65).max(2 * spans.len()), Span::new(0, 0));
+            }
+            // the block's spans as a slice of their own (the vector's length is not reloaded
+            // after each write)
+            let out = &mut spans[n..n + 64];
+            let mut j = 0;
+            while hits != 0 {
+                let k = offset + hits.trailing_zeros() as usize;
+                out[j] = Span::new(start, k);
+                (j, start) = (j + 1, k + 1);
+                hits &= hits - 1;
+            }
+            n += j;
+        }
+        // a last line without its newline (its last field may be empty)
+        if rest.last().is_some_and(|b| *b != b'\n') {
+            if spans.len() <= n {
+                spans.resize(n + 1, Span::new(0, 0));
+            }
+            spans[n] = Span::new(start, d.len());
+            n += 1;
+            newlines += 1;
+        }
+        let records = newlines;
+        let table = n == records * width
+            // each record's end a newline (or the chunk's end), with no `\r` before it
+            && (1..=records).all(|r| {
+                let end = spans[r * width - 1].end as usize;
+                (end == d.len() || d[end] == b'\n') && d.get(end.wrapping_sub(1)) != Some(&b'\r')
+            })
+            // one empty field is an empty line, which holds no record
+            && (width > 1 || spans[..n].iter().all(|s| s.start != s.end));
+        if !table {
+            return None;
+        }
+        fields.filled = Some(n);
+        self.line += records as u64;
+        self.pos = d.len();
+        Some(records)
+    }
+
     /// The next record's fields, added to `record`, and the line it starts on.
     pub fn next_record(&mut self, fields: &mut Fields) -> Option<u64> {
         if !self.skip_empty() {
@@ -477,6 +554,68 @@ mod tests {
         let (records, lines) = read(&text, false, usize::MAX);
         assert_eq!(records, vec![(1, expected.clone()), (4, expected)]);
         assert_eq!(lines, 5);
+    }
+
+    /// A chunk read as a table holds what reading it record by record finds, and every chunk
+    /// of well-formed lines is read as one.
+    #[test]
+    fn tables_read_as_their_records_are() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut tables = 0;
+        for _ in 0..3_000 {
+            let width = rng.usize(1..5);
+            let mut text = String::new();
+            for _ in 0..rng.usize(0..40) {
+                // now and then a line that breaks the table
+                let fields = match rng.usize(0..30) {
+                    0 => width + 1,
+                    1 if width > 1 => width - 1,
+                    2 => 0,
+                    _ => width,
+                };
+                let line: Vec<String> = (0..fields)
+                    .map(|_| "ab\u{e9}"[..rng.usize(0..3)].to_owned())
+                    .collect();
+                text += &line.join(",");
+                text += match rng.usize(0..40) {
+                    0 => "\r\n",
+                    _ => "\n",
+                };
+            }
+            if rng.bool() {
+                text.pop();
+            }
+            let (by_record, lines) = read(&text, false, usize::MAX);
+            let mut records = Records::new(text.as_bytes(), 1, b',', b'"', false);
+            let mut fields = Fields::default();
+            let well_formed = !text.contains("\r\n")
+                && !text.ends_with('\r')
+                && by_record.iter().all(|(_, f)| f.len() == width)
+                && by_record
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (l, _))| *l == i as u64 + 1)
+                && by_record.len() as u64 + 1 == lines;
+            let newlines = text.matches('\n').count();
+            match records.plain_table(&mut fields, width, newlines) {
+                Some(n) => {
+                    assert!(well_formed, "{text:?}");
+                    assert_eq!(n, by_record.len());
+                    assert_eq!(records.position(), (text.len(), lines));
+                    for (r, (_, expected)) in by_record.iter().enumerate() {
+                        for (c, field) in expected.iter().enumerate() {
+                            let i = r * width + c;
+                            assert_eq!(fields.field(text.as_bytes(), i), field.as_bytes());
+                            assert_eq!(fields.field_text(&text, i), Some(field.as_str()));
+                        }
+                    }
+                    assert_eq!(fields.len(), n * width);
+                    tables += 1;
+                }
+                None => assert!(!well_formed, "{text:?}"),
+            }
+        }
+        assert!(tables > 500, "{tables}");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Chunk {
     buf: Vec<u8>,
     len: usize,
     pub line: u64,
+    /// The newlines in it.
+    pub newlines: usize,
     /// Whether the chunk may hold a quote; `false`: it holds none, every record is a line.
     pub quoted: bool,
 }
@@ -30,6 +32,7 @@ impl Chunk {
 
     /// Takes the first `n` bytes out.
     pub fn consume(&mut self, n: usize) {
+        self.newlines -= bytecount::count(&self.buf[..n], b'\n');
         self.buf.copy_within(n..self.len, 0);
         self.len -= n;
     }
@@ -139,7 +142,8 @@ impl<R: Read> Splitter<R> {
             want *= 2;
         }
         chunk.line = self.line;
-        self.line += bytecount::count(chunk.data(), b'\n') as u64;
+        chunk.newlines = bytecount::count(chunk.data(), b'\n');
+        self.line += chunk.newlines as u64;
         Ok(chunk.len > 0)
     }
 }
