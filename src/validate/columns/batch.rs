@@ -222,13 +222,10 @@ impl Column {
             // an `int` column's values counted by value while they stay near the first
             let mut by_value = 0;
             if let Some(dense) = &mut self.dense {
-                for (&v, &row) in p.ints().iter().zip(rows) {
-                    let name = &self.name;
-                    if !dense.add(v, || text(cells, row as usize, name).map(Box::from))? {
-                        break;
-                    }
-                    by_value += 1;
-                }
+                let name = &self.name;
+                by_value = dense.add_all(p.ints(), |k| {
+                    text(cells, rows[k] as usize, name).map(Box::from)
+                })?;
             }
             if by_value < rows.len() {
                 self.hand_over_dense();

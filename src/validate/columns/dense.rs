@@ -36,22 +36,39 @@ impl Dense {
         (i < REACH).then_some(i)
     }
 
-    /// Counts `value`, whose text `text` gives when it is new here; `Ok(false)` when it is out
-    /// of reach (it is not counted: the caller hands over).
+    /// Counts `values` in order up to the first out of reach (not counted: the caller hands
+    /// over), value `k`'s text `text(k)` kept when it is new here: how many it counted. Two
+    /// compares a value find it in reach, once the first has set where the slots start.
     #[inline]
-    pub(super) fn add<E>(
+    pub(super) fn add_all<E>(
         &mut self,
-        value: i64,
-        text: impl FnOnce() -> Result<Box<str>, E>,
-    ) -> Result<bool, E> {
-        let Some(i) = self.slot(value) else {
-            return Ok(false);
+        values: &[i64],
+        text: impl Fn(usize) -> Result<Box<str>, E>,
+    ) -> Result<usize, E> {
+        let Some(&first) = values.first() else {
+            return Ok(0);
         };
-        if self.counts[i] == 0 {
-            self.texts[i] = text()?;
+        if self.slot(first).is_none() {
+            return Ok(0);
         }
-        self.counts[i] += 1;
-        Ok(true)
+        let Some(base) = self.base else {
+            return Ok(0);
+        };
+        for (k, &v) in values.iter().enumerate() {
+            // `v - base` wrapped to `u64` is its distance when `v` is not below `base`
+            #[allow(clippy::cast_sign_loss)]
+            let i = v.wrapping_sub(base) as u64;
+            if v < base || i >= REACH as u64 {
+                return Ok(k);
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let i = i as usize;
+            if self.counts[i] == 0 {
+                self.texts[i] = text(k)?;
+            }
+            self.counts[i] += 1;
+        }
+        Ok(values.len())
     }
 
     /// Puts the counts into `top`, as it would have counted the values: numbers by the hash
@@ -76,25 +93,35 @@ impl Dense {
 mod tests {
     use super::*;
 
-    /// Counts by value, else by hash, as [`TopValues::add`] counts every value.
-    fn both(values: &[i64]) -> (TopValues, TopValues) {
+    /// Counts by value (in batches of any size), else by hash, as [`TopValues::add`] counts
+    /// every value.
+    fn both(values: &[i64], rng: &mut fastrand::Rng) -> (TopValues, TopValues) {
         let (mut by_hash, mut top) = (TopValues::new(10_000), TopValues::new(10_000));
+        let text = |n: usize| format!("{}#{n}", values[n]);
+        #[allow(clippy::cast_precision_loss)]
+        let key = |n: usize| hash_bits((values[n] as f64).to_bits());
+        for n in 0..values.len() {
+            assert!(by_hash.add(key(n), &text(n)));
+        }
         let mut dense = Some(Dense::default());
-        for (n, &v) in values.iter().enumerate() {
-            let text = format!("{v}#{n}");
-            #[allow(clippy::cast_precision_loss)]
-            let key = hash_bits((v as f64).to_bits());
-            assert!(by_hash.add(key, &text));
+        let mut n = 0;
+        while n < values.len() {
+            let batch = &values[n..(n + rng.usize(1..300)).min(values.len())];
             let counted = match &mut dense {
-                Some(d) => d.add(v, || Ok::<_, ()>(text.as_str().into())).unwrap(),
-                None => false,
+                Some(d) => d
+                    .add_all(batch, |k| Ok::<_, ()>(text(n + k).into()))
+                    .unwrap(),
+                None => 0,
             };
-            if !counted {
+            if counted < batch.len() {
                 if let Some(d) = dense.take() {
                     d.hand_over(&mut top);
                 }
-                assert!(top.add(key, &text));
+                for m in n + counted..n + batch.len() {
+                    assert!(top.add(key(m), &text(m)));
+                }
             }
+            n += batch.len();
         }
         if let Some(d) = dense {
             d.hand_over(&mut top);
@@ -123,7 +150,7 @@ mod tests {
             Vec::new(),
         ];
         for values in lists {
-            let (by_hash, top) = both(&values);
+            let (by_hash, top) = both(&values, &mut rng);
             assert_eq!(top.distinct(), by_hash.distinct(), "{values:?}");
             assert_eq!(
                 top.top(2_000),
