@@ -197,7 +197,11 @@ impl Column {
         self.count += values.len() as u64;
         let profiled = !self.rules.checks_only;
         if profiled {
-            self.moments.add_all(values);
+            if int {
+                self.moments.add_all_numbers(values);
+            } else {
+                self.moments.add_all(values);
+            }
             self.sample.add_all(values);
             if !int && self.all_int && values.iter().any(|x| !is_integral(*x)) {
                 self.all_int = false;
