@@ -200,8 +200,20 @@ impl Reservoir {
 
     /// Adds values in order, as [`Self::add`] does one by one: once the sample is full, only
     /// the values at the drawn positions are looked at.
-    #[allow(clippy::cast_possible_truncation)]
     pub fn add_all(&mut self, values: &[f64]) {
+        self.add_each::<true>(values);
+    }
+
+    /// [`Self::add_all`] of values none of which is NaN (an `int` column's): they are not
+    /// looked over for one.
+    pub fn add_all_numbers(&mut self, values: &[f64]) {
+        debug_assert!(!values.iter().any(|x| x.is_nan()));
+        self.add_each::<false>(values);
+    }
+
+    /// [`Self::add_all`]; `MAY_BE_NAN`: whether a value may be NaN (then skipped).
+    #[allow(clippy::cast_possible_truncation)]
+    fn add_each<const MAY_BE_NAN: bool>(&mut self, values: &[f64]) {
         let mut rest = values;
         while self.items.len() < self.cap {
             match rest.split_first() {
@@ -212,7 +224,7 @@ impl Reservoir {
                 None => return,
             }
         }
-        if rest.iter().any(|x| x.is_nan()) {
+        if MAY_BE_NAN && rest.iter().any(|x| x.is_nan()) {
             for &x in rest {
                 self.add(x);
             }
@@ -627,6 +639,7 @@ mod tests {
             let (mut m1, mut m2) = (Moments::default(), Moments::default());
             // the values that are not NaN, added as an `int` column's are
             let (mut m3, mut m4) = (Moments::default(), Moments::default());
+            let (mut three, mut four) = (Reservoir::new(cap), Reservoir::new(cap));
             for batch in 0..300 {
                 let values: Vec<f64> = (0..rng.usize(0..40))
                     .map(|_| match rng.usize(0..50) {
@@ -645,8 +658,14 @@ mod tests {
                     m3.add(x);
                 }
                 m4.add_all_numbers(&numbers);
+                for &x in &numbers {
+                    three.add(x);
+                }
+                four.add_all_numbers(&numbers);
                 assert_eq!((one.n, one.next), (all.n, all.next), "cap {cap}");
                 assert_eq!(one.items, all.items, "cap {cap}");
+                assert_eq!((three.n, three.next), (four.n, four.next), "cap {cap}");
+                assert_eq!(three.items, four.items, "cap {cap}");
             }
             assert_eq!((m1.n, m3.n), (m2.n, m4.n));
             for (a, b) in [(&m1, &m2), (&m3, &m4)] {

@@ -199,10 +199,11 @@ impl Column {
         if profiled {
             if int {
                 self.moments.add_all_numbers(values);
+                self.sample.add_all_numbers(values);
             } else {
                 self.moments.add_all(values);
+                self.sample.add_all(values);
             }
-            self.sample.add_all(values);
             if !int && self.all_int && values.iter().any(|x| !is_integral(*x)) {
                 self.all_int = false;
             }
