@@ -241,10 +241,17 @@ impl Column {
             } else {
                 by_value
             };
-            for (&x, &row) in values[by_hash..].iter().zip(&rows[by_hash..]) {
-                let key = hash_bits(x.to_bits());
-                if !self.count_seen(key) {
-                    self.count_new(key, text(cells, row as usize, &self.name)?);
+            if self.top.given_up {
+                // past the top values, each value only goes to the HLL
+                for &x in &values[by_hash..] {
+                    self.hll.add_hash(hash_bits(x.to_bits()));
+                }
+            } else {
+                for (&x, &row) in values[by_hash..].iter().zip(&rows[by_hash..]) {
+                    let key = hash_bits(x.to_bits());
+                    if !self.count_seen(key) {
+                        self.count_new(key, text(cells, row as usize, &self.name)?);
+                    }
                 }
             }
             self.stop_early_top(before);
@@ -299,9 +306,15 @@ impl Column {
         (p.len, p.hashed) = (len, hashed);
         if counted {
             // in a loop of its own: a look-up that mispredicts holds up no hashing
-            for (&key, &row) in p.keys().iter().zip(p.rows()) {
-                if !self.count_seen(key) {
-                    self.count_new(key, text(cells, row as usize, &self.name)?);
+            if self.top.given_up {
+                for &key in p.keys() {
+                    self.hll.add_hash(key);
+                }
+            } else {
+                for (&key, &row) in p.keys().iter().zip(p.rows()) {
+                    if !self.count_seen(key) {
+                        self.count_new(key, text(cells, row as usize, &self.name)?);
+                    }
                 }
             }
         }
