@@ -1,9 +1,10 @@
 //! A column down one chunk's rows at a time, by its declared type: `int`, `float` and `string`
 //! columns take in every cell first, as bytes (parsed; a text hashed when the profile's counts
 //! or `in` need it, only its nullness taken when nothing does), into buffers reused from chunk
-//! to chunk, then run each check and statistic over the values in its own loop. Cells that
-//! break the type, and columns of other types, go through [`Column::cell`], so the results
-//! are the same.
+//! to chunk, in a loop made for the column's case that also asks `in` of each value; then they
+//! run each other check and statistic over the values in its own loop. Cells that break the
+//! type, and columns of other types, go through [`Column::cell`], so the results are the
+//! same.
 
 use super::allowed::Allowed;
 use super::{Column, char_len, is_integral};
