@@ -1,5 +1,5 @@
-//! Splits a CSV stream into chunks of whole records, each with the line it starts on, so that
-//! workers can parse them apart. A chunk ends after the last newline outside quotes: a quoted
+//! Splits a CSV stream into chunks of whole records, each with the line it starts on and the
+//! newlines it holds, so that workers can parse them apart. A chunk ends after the last newline outside quotes: a quoted
 //! field may hold newlines, so the quote parity is followed from the chunk's start (always a
 //! record's start).
 

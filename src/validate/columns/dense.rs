@@ -20,20 +20,17 @@ pub(super) struct Dense {
 }
 
 impl Dense {
-    /// The slot of `value`, `None` when it is out of reach.
+    /// Where the slots start: [`BELOW`] under the first value counted, set by it.
     #[inline]
-    fn slot(&mut self, value: i64) -> Option<usize> {
-        let base = if let Some(base) = self.base {
-            base
-        } else {
-            let base = value.saturating_sub(BELOW);
-            self.base = Some(base);
-            self.counts = vec![0; REACH];
-            self.texts = vec![Box::default(); REACH];
-            base
-        };
-        let i = usize::try_from(value.checked_sub(base)?).ok()?;
-        (i < REACH).then_some(i)
+    fn base(&mut self, first: i64) -> i64 {
+        if let Some(base) = self.base {
+            return base;
+        }
+        let base = first.saturating_sub(BELOW);
+        self.base = Some(base);
+        self.counts = vec![0; REACH];
+        self.texts = vec![Box::default(); REACH];
+        base
     }
 
     /// Counts `values` in order up to the first out of reach (not counted: the caller hands
@@ -48,12 +45,7 @@ impl Dense {
         let Some(&first) = values.first() else {
             return Ok(0);
         };
-        if self.slot(first).is_none() {
-            return Ok(0);
-        }
-        let Some(base) = self.base else {
-            return Ok(0);
-        };
+        let base = self.base(first);
         for (k, &v) in values.iter().enumerate() {
             // `v - base` wrapped to `u64` is its distance when `v` is not below `base`
             #[allow(clippy::cast_sign_loss)]
