@@ -151,6 +151,9 @@ pub struct Column {
     sample: Reservoir,
     all_int: bool,
     non_numeric: u64,
+    /// Cells that came typed as dates, timestamps or booleans (Parquet, JSON), which name the
+    /// kind of a column declared without a type when every cell is one of them.
+    typed: TypedCells,
     hll: Hll,
     top: TopValues,
     /// The distinct values of an `int` or `string` column with `unique`, counted exactly by
@@ -197,6 +200,14 @@ fn is_integral(x: f64) -> bool {
     (x as i64) as f64 == x
 }
 
+/// A column's cells that came typed, by type.
+#[derive(Debug, Clone, Copy, Default)]
+struct TypedCells {
+    dates: u64,
+    timestamps: u64,
+    bools: u64,
+}
+
 impl Column {
     /// A column with no rules: profiled only.
     pub fn plain(name: &str) -> Self {
@@ -216,6 +227,7 @@ impl Column {
             sample: Reservoir::default(),
             all_int: true,
             non_numeric: 0,
+            typed: TypedCells::default(),
             hll: Hll::default(),
             distinct: None,
             top: TopValues::new(TOP_CAP),
@@ -321,6 +333,9 @@ impl Column {
         self.sample.merge(std::mem::take(&mut other.sample));
         self.all_int &= other.all_int;
         self.non_numeric += other.non_numeric;
+        self.typed.dates += other.typed.dates;
+        self.typed.timestamps += other.typed.timestamps;
+        self.typed.bools += other.typed.bools;
         self.length = (
             self.length.0.min(other.length.0),
             self.length.1.max(other.length.1),
@@ -425,6 +440,12 @@ impl Column {
             return Ok(());
         }
         self.count += 1;
+        match cell {
+            Cell::Date(_) => self.typed.dates += 1,
+            Cell::Timestamp(_) => self.typed.timestamps += 1,
+            Cell::Bool(_) => self.typed.bools += 1,
+            _ => {}
+        }
         let mut buf = String::new();
         let text = match cell {
             Cell::Text(t) => t,
@@ -593,6 +614,9 @@ impl Column {
             Some(ColumnType::Bool) => "bool",
             Some(ColumnType::Date) => "date",
             Some(ColumnType::Datetime) => "datetime",
+            None if self.count > 0 && self.typed.dates == self.count => "date",
+            None if self.count > 0 && self.typed.timestamps == self.count => "datetime",
+            None if self.count > 0 && self.typed.bools == self.count => "bool",
             None if self.count > 0 && self.non_numeric == 0 && self.moments.n == self.count => {
                 if self.all_int {
                     "int"
@@ -660,6 +684,11 @@ impl Column {
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default()
         });
+        // a date or date-time bound as the contract writes it, not as days or seconds
+        let bound = |m: f64| match kind.as_deref() {
+            Some(k @ ("date" | "datetime")) => super::text::number(k, m),
+            _ => m.to_string(),
+        };
         let length = match r.length {
             (None, None) => None,
             (l, h) => Some(format!(
@@ -685,14 +714,14 @@ impl Column {
                 nulls.as_ref().map(|n| n.2.clone()).unwrap_or_default(),
             ),
             (
-                r.min.map(|m| format!("min {m}")),
+                r.min.map(|m| format!("min {}", bound(m))),
                 &self.min_tally,
-                format!("are below {}", r.min.unwrap_or_default()),
+                format!("are below {}", bound(r.min.unwrap_or_default())),
             ),
             (
-                r.max.map(|m| format!("max {m}")),
+                r.max.map(|m| format!("max {}", bound(m))),
                 &self.max_tally,
-                format!("are above {}", r.max.unwrap_or_default()),
+                format!("are above {}", bound(r.max.unwrap_or_default())),
             ),
             (
                 r.allowed

@@ -8,6 +8,7 @@ mod columns;
 mod delimited;
 mod dfa_table;
 pub mod drift;
+mod parquet;
 mod pattern;
 mod read;
 mod records;
@@ -44,6 +45,12 @@ pub enum DataError {
         path: String,
         line: u64,
         column: Option<String>,
+    },
+    #[error("`{path}` is not valid UTF-8 in row {row}, column `{column}`")]
+    EncodingInRow {
+        path: String,
+        row: u64,
+        column: String,
     },
     #[error(
         "cannot tell the format of `{0}` from its extension; set `format:` to `csv`, `jsonl` or `parquet`"
@@ -316,7 +323,7 @@ fn pass_file(
     let bytes = match format {
         DataFormat::Csv => delimited::csv(path, &source, &mut pass, &mut progress, options.threads),
         DataFormat::Jsonl => read::jsonl(path, &source, &mut pass, &mut progress),
-        DataFormat::Parquet => read::parquet(path, &source, &mut pass, &mut progress),
+        DataFormat::Parquet => self::parquet::read(path, &source, &mut pass, &mut progress),
     };
     progress.done();
     let bytes = bytes?;

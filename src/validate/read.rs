@@ -1,6 +1,6 @@
-//! The readers of JSON Lines and Parquet, and what every reader shares (opening a file, gzip
-//! by extension, the count of bytes read, a progress line on a terminal); the CSV reader is
-//! `delimited`. Each streams its rows into a [`Pass`] with memory that does not grow with the
+//! The reader of JSON Lines, and what every reader shares (opening a file, gzip by extension,
+//! the count of bytes read, a progress line on a terminal); the CSV reader is `delimited`, the
+//! Parquet reader `parquet`. Each streams its rows into a [`Pass`] with memory that does not grow with the
 //! file.
 
 use std::fs::File;
@@ -10,16 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use arrow_array::cast::AsArray as _;
-use arrow_array::types::{
-    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
-};
-use arrow_array::{Array, ArrayRef};
-use arrow_schema::{DataType, TimeUnit};
-
-use super::columns::Column;
 use super::value::Cell;
 use super::{DataError, Pass};
 use crate::config::model::DataFormat;
@@ -266,154 +256,4 @@ pub fn jsonl(
         progress.tick(pass.rows, count.load(Ordering::Relaxed));
     }
     Ok(count.load(Ordering::Relaxed))
-}
-
-/// Streams a Parquet file into `pass`, a record batch at a time, column by column.
-pub fn parquet(
-    path: &Path,
-    source: &Source,
-    pass: &mut Pass,
-    progress: &mut Progress,
-) -> Result<u64, DataError> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = File::open(path).map_err(|e| read_error(&source.name, &e))?;
-    let bytes = file.metadata().map_or(0, |m| m.len());
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(&source.name, &e))?;
-    let names = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    pass.header(names)?;
-    let reader = builder
-        .with_batch_size(8192)
-        .build()
-        .map_err(|e| read_error(&source.name, &e))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| read_error(&source.name, &e))?;
-        let first = pass.rows + 1;
-        for (i, array) in batch.columns().iter().enumerate() {
-            feed(&mut pass.columns[i], array, first, &source.name)?;
-        }
-        pass.rows += batch.num_rows() as u64;
-        progress.tick(
-            pass.rows - pass.rows % 65_536,
-            bytes * pass.rows / pass.rows.max(1),
-        );
-    }
-    Ok(bytes)
-}
-
-macro_rules! primitive {
-    ($column:expr, $array:expr, $first:expr, $t:ty, $cell:expr) => {{
-        let values = $array.as_primitive::<$t>();
-        for (i, v) in values.iter().enumerate() {
-            let row = $first + i as u64;
-            match v {
-                Some(v) => $column.cell(row, $cell(v))?,
-                None => $column.null(row),
-            }
-        }
-    }};
-}
-
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::too_many_lines,
-    clippy::semicolon_if_nothing_returned
-)]
-fn feed(column: &mut Column, array: &ArrayRef, first: u64, name: &str) -> Result<(), DataError> {
-    match array.data_type() {
-        DataType::Null => {
-            for i in 0..array.len() {
-                column.null(first + i as u64);
-            }
-        }
-        DataType::Boolean => {
-            for (i, v) in array.as_boolean().iter().enumerate() {
-                match v {
-                    Some(v) => column.cell(first + i as u64, Cell::Bool(v))?,
-                    None => column.null(first + i as u64),
-                }
-            }
-        }
-        DataType::Int8 => primitive!(column, array, first, Int8Type, |v| Cell::Int(i64::from(v))),
-        DataType::Int16 => primitive!(column, array, first, Int16Type, |v| Cell::Int(i64::from(v))),
-        DataType::Int32 => primitive!(column, array, first, Int32Type, |v| Cell::Int(i64::from(v))),
-        DataType::Int64 => primitive!(column, array, first, Int64Type, Cell::Int),
-        DataType::UInt8 => primitive!(column, array, first, UInt8Type, |v| Cell::Int(i64::from(v))),
-        DataType::UInt16 => primitive!(column, array, first, UInt16Type, |v| Cell::Int(i64::from(
-            v
-        ))),
-        DataType::UInt32 => primitive!(column, array, first, UInt32Type, |v| Cell::Int(i64::from(
-            v
-        ))),
-        DataType::UInt64 => primitive!(column, array, first, UInt64Type, |v: u64| {
-            i64::try_from(v).map_or(Cell::Float(v as f64), Cell::Int)
-        }),
-        DataType::Float32 => primitive!(column, array, first, Float32Type, |v| Cell::Float(
-            f64::from(v)
-        )),
-        DataType::Float64 => primitive!(column, array, first, Float64Type, Cell::Float),
-        DataType::Date32 => primitive!(column, array, first, Date32Type, |v| Cell::Date(
-            i64::from(v)
-        )),
-        DataType::Date64 => primitive!(column, array, first, Date64Type, |v: i64| Cell::Date(
-            v.div_euclid(86_400_000)
-        )),
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            primitive!(column, array, first, TimestampSecondType, |v: i64| {
-                Cell::Timestamp(v as f64)
-            })
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            primitive!(column, array, first, TimestampMillisecondType, |v: i64| {
-                Cell::Timestamp(v as f64 / 1e3)
-            })
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            primitive!(column, array, first, TimestampMicrosecondType, |v: i64| {
-                Cell::Timestamp(v as f64 / 1e6)
-            })
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            primitive!(column, array, first, TimestampNanosecondType, |v: i64| {
-                Cell::Timestamp(v as f64 / 1e9)
-            })
-        }
-        DataType::Utf8 => {
-            for (i, v) in array.as_string::<i32>().iter().enumerate() {
-                match v {
-                    Some(v) => column.cell(first + i as u64, Cell::Text(v))?,
-                    None => column.null(first + i as u64),
-                }
-            }
-        }
-        DataType::LargeUtf8 => {
-            for (i, v) in array.as_string::<i64>().iter().enumerate() {
-                match v {
-                    Some(v) => column.cell(first + i as u64, Cell::Text(v))?,
-                    None => column.null(first + i as u64),
-                }
-            }
-        }
-        DataType::Utf8View => {
-            for (i, v) in array.as_string_view().iter().enumerate() {
-                match v {
-                    Some(v) => column.cell(first + i as u64, Cell::Text(v))?,
-                    None => column.null(first + i as u64),
-                }
-            }
-        }
-        other => {
-            return Err(DataError::Unsupported {
-                path: name.to_owned(),
-                column: column.name.clone(),
-                kind: other.to_string(),
-            });
-        }
-    }
-    Ok(())
 }

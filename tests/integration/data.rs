@@ -118,39 +118,58 @@ fn jsonl_text(rows: &[Vec<Option<String>>]) -> String {
     out
 }
 
-#[allow(clippy::from_iter_instead_of_collect)]
+/// The rows as a Parquet file written by the `parquet` crate's own writer, in row groups of
+/// 1,100 rows: nulls as definition levels, `joined` a `DATE`.
 fn write_parquet(path: &Path, rows: &[Vec<Option<String>>]) {
-    use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
     use std::sync::Arc;
-    let int = |i: usize| -> ArrayRef {
-        Arc::new(Int64Array::from_iter(
-            rows.iter()
-                .map(|r| r[i].as_ref().map(|v| v.parse::<i64>().unwrap())),
-        ))
-    };
-    let text = |i: usize| -> ArrayRef {
-        Arc::new(StringArray::from_iter(rows.iter().map(|r| r[i].clone())))
-    };
-    let income: ArrayRef = Arc::new(Float64Array::from_iter(
-        rows.iter()
-            .map(|r| r[2].as_ref().map(|v| v.parse::<f64>().unwrap())),
-    ));
-    let joined: ArrayRef = Arc::new(Date32Array::from_iter(rows.iter().map(|r| {
-        r[5].as_ref()
-            .map(|v| i32::try_from(mlops_ci::validate::parse_date(v).unwrap()).unwrap())
-    })));
-    let batch = RecordBatch::try_from_iter([
-        ("id", int(0)),
-        ("age", int(1)),
-        ("income", income),
-        ("city", text(3)),
-        ("email", text(4)),
-        ("joined", joined),
-    ])
+    let schema = parse_message_type(
+        "message t { optional int64 id; optional int64 age; optional double income;
+         optional binary city (STRING); optional binary email (STRING);
+         optional int32 joined (DATE); }",
+    )
     .unwrap();
     let file = std::fs::File::create(path).unwrap();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(file, Arc::new(schema), props).unwrap();
+    for group in rows.chunks(1_100) {
+        let mut out = writer.next_row_group().unwrap();
+        let mut i = 0;
+        while let Some(mut column) = out.next_column().unwrap() {
+            let cells: Vec<&str> = group.iter().filter_map(|r| r[i].as_deref()).collect();
+            let defs: Vec<i16> = group.iter().map(|r| i16::from(r[i].is_some())).collect();
+            let defs = Some(&defs[..]);
+            match i {
+                0 | 1 => {
+                    let v: Vec<i64> = cells.iter().map(|c| c.parse().unwrap()).collect();
+                    column.typed::<Int64Type>().write_batch(&v, defs, None)
+                }
+                2 => {
+                    let v: Vec<f64> = cells.iter().map(|c| c.parse().unwrap()).collect();
+                    column.typed::<DoubleType>().write_batch(&v, defs, None)
+                }
+                5 => {
+                    let days = |c: &&str| mlops_ci::validate::parse_date(c).unwrap();
+                    let v: Vec<i32> = cells
+                        .iter()
+                        .map(|c| i32::try_from(days(c)).unwrap())
+                        .collect();
+                    column.typed::<Int32Type>().write_batch(&v, defs, None)
+                }
+                _ => {
+                    let v: Vec<ByteArray> = cells.iter().map(|c| ByteArray::from(*c)).collect();
+                    column.typed::<ByteArrayType>().write_batch(&v, defs, None)
+                }
+            }
+            .unwrap();
+            column.close().unwrap();
+            i += 1;
+        }
+        out.close().unwrap();
+    }
     writer.close().unwrap();
 }
 

@@ -95,7 +95,7 @@ impl World {
 
 fn world() -> Option<World> {
     let registry = services()?;
-    python_has("sklearn, yaml");
+    python_has("sklearn, yaml", "scikit-learn pyyaml");
     let image_repo = unique("e2e-digits");
     let image = format!("{}/{image_repo}", registry.addr);
     let (origin, clone) = example_repo("digits", |c| c.replace("127.0.0.1:5000/digits", &image));

@@ -71,15 +71,15 @@ pub(crate) fn flatten(
     }
 }
 
-pub(crate) fn python_has(modules: &str) {
+pub(crate) fn python_has(modules: &str, packages: &str) {
     let ok = Command::new("python3")
         .args(["-c", &format!("import {modules}")])
         .status()
         .is_ok_and(|s| s.success());
     assert!(
         ok,
-        "the examples need Python 3 with {modules}: `python3 -m pip install scikit-learn pyyaml` \
-         (or Debian's python3-sklearn python3-yaml); `scripts/test` installs them"
+        "this test needs Python 3 with {modules}: `python3 -m pip install {packages}`; \
+         `scripts/test` installs them"
     );
 }
 
@@ -151,7 +151,7 @@ fn recorded_and_written(dir: &Path, stage: &str) -> (serde_json::Value, serde_js
 
 #[test]
 fn digits_trains_records_its_metrics_and_a_worse_model_fails_the_gates() {
-    python_has("sklearn, yaml");
+    python_has("sklearn, yaml", "scikit-learn pyyaml");
     let (_origin, clone) = example_repo("digits", |c| without_stage(&c, "package"));
     let d = clone.path();
 

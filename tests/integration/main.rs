@@ -20,6 +20,7 @@ mod hazards;
 mod images;
 mod init;
 mod lint;
+mod parquet_files;
 mod plan;
 mod pr_run;
 mod release;
