@@ -151,9 +151,9 @@ pub struct Column {
     sample: Reservoir,
     all_int: bool,
     non_numeric: u64,
-    /// Cells that came typed as dates, timestamps or booleans (Parquet, JSON), which name the
-    /// kind of a column declared without a type when every cell is one of them.
-    typed: TypedCells,
+    /// What the cells that came typed (Parquet, JSON) were: dates, timestamps or booleans
+    /// alone name the kind of a column declared without a type.
+    typed: Typed,
     hll: Hll,
     top: TopValues,
     /// The distinct values of an `int` or `string` column with `unique`, counted exactly by
@@ -200,12 +200,46 @@ fn is_integral(x: f64) -> bool {
     (x as i64) as f64 == x
 }
 
-/// A column's cells that came typed, by type.
-#[derive(Debug, Clone, Copy, Default)]
-struct TypedCells {
-    dates: u64,
-    timestamps: u64,
-    bools: u64,
+/// What a column's cells that came typed have been (one byte: the column's fields are hot).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Typed {
+    #[default]
+    Nothing,
+    Dates,
+    Timestamps,
+    Bools,
+    /// Cells of more than one type, or of another type.
+    Mixed,
+}
+
+impl Typed {
+    fn of(cell: Cell<'_>) -> Self {
+        match cell {
+            Cell::Date(_) => Self::Dates,
+            Cell::Timestamp(_) => Self::Timestamps,
+            Cell::Bool(_) => Self::Bools,
+            _ => Self::Mixed,
+        }
+    }
+
+    /// The cells of both.
+    fn and(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Nothing, x) | (x, Self::Nothing) => x,
+            (a, b) if a == b => a,
+            _ => Self::Mixed,
+        }
+    }
+
+    /// The kind that cells of this type alone name.
+    fn kind(self) -> Option<&'static str> {
+        match self {
+            Self::Dates => Some("date"),
+            Self::Timestamps => Some("datetime"),
+            Self::Bools => Some("bool"),
+            Self::Nothing | Self::Mixed => None,
+        }
+    }
 }
 
 impl Column {
@@ -227,7 +261,7 @@ impl Column {
             sample: Reservoir::default(),
             all_int: true,
             non_numeric: 0,
-            typed: TypedCells::default(),
+            typed: Typed::Nothing,
             hll: Hll::default(),
             distinct: None,
             top: TopValues::new(TOP_CAP),
@@ -333,9 +367,7 @@ impl Column {
         self.sample.merge(std::mem::take(&mut other.sample));
         self.all_int &= other.all_int;
         self.non_numeric += other.non_numeric;
-        self.typed.dates += other.typed.dates;
-        self.typed.timestamps += other.typed.timestamps;
-        self.typed.bools += other.typed.bools;
+        self.typed = self.typed.and(other.typed);
         self.length = (
             self.length.0.min(other.length.0),
             self.length.1.max(other.length.1),
@@ -440,12 +472,7 @@ impl Column {
             return Ok(());
         }
         self.count += 1;
-        match cell {
-            Cell::Date(_) => self.typed.dates += 1,
-            Cell::Timestamp(_) => self.typed.timestamps += 1,
-            Cell::Bool(_) => self.typed.bools += 1,
-            _ => {}
-        }
+        self.typed = self.typed.and(Typed::of(cell));
         let mut buf = String::new();
         let text = match cell {
             Cell::Text(t) => t,
@@ -614,9 +641,7 @@ impl Column {
             Some(ColumnType::Bool) => "bool",
             Some(ColumnType::Date) => "date",
             Some(ColumnType::Datetime) => "datetime",
-            None if self.count > 0 && self.typed.dates == self.count => "date",
-            None if self.count > 0 && self.typed.timestamps == self.count => "datetime",
-            None if self.count > 0 && self.typed.bools == self.count => "bool",
+            None if self.typed.kind().is_some() => self.typed.kind().unwrap_or("string"),
             None if self.count > 0 && self.non_numeric == 0 && self.moments.n == self.count => {
                 if self.all_int {
                     "int"
