@@ -200,7 +200,7 @@ fn is_integral(x: f64) -> bool {
     (x as i64) as f64 == x
 }
 
-/// What a column's cells that came typed have been (one byte: the column's fields are hot).
+/// What a column's cells that came typed have been.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 enum Typed {
     #[default]
@@ -635,13 +635,15 @@ impl Column {
 
     /// The kind a profile shows: the declared one, else inferred from the values.
     fn kind(&self) -> &'static str {
+        if let (None, Some(typed)) = (self.rules.kind, self.typed.kind()) {
+            return typed;
+        }
         match self.rules.kind {
             Some(ColumnType::Int) => "int",
             Some(ColumnType::Float) => "float",
             Some(ColumnType::Bool) => "bool",
             Some(ColumnType::Date) => "date",
             Some(ColumnType::Datetime) => "datetime",
-            None if self.typed.kind().is_some() => self.typed.kind().unwrap_or("string"),
             None if self.count > 0 && self.non_numeric == 0 && self.moments.n == self.count => {
                 if self.all_int {
                     "int"
