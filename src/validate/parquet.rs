@@ -50,7 +50,8 @@ pub fn read(
     let fields = schema.root_schema().get_fields();
     let names = fields.iter().map(|f| f.name().to_owned()).collect();
     pass.header(names)?;
-    // every field is a column of its own (no nesting), so field `i` is leaf column `i`
+    // every field is a column of its own (no nesting), so field `i` is leaf column `i`: its
+    // kind, and the definition level of a row with a value
     let mut kinds = Vec::with_capacity(fields.len());
     for (i, field) in fields.iter().enumerate() {
         let kind = if field.is_primitive() {
@@ -58,11 +59,12 @@ pub fn read(
         } else {
             Err(group(field))
         };
-        kinds.push(kind.map_err(|kind| DataError::Unsupported {
+        let kind = kind.map_err(|kind| DataError::Unsupported {
             path: name.clone(),
             column: field.name().to_owned(),
             kind,
-        })?);
+        })?;
+        kinds.push((kind, schema.columns()[i].max_def_level()));
     }
     let total = u128::from(metadata.file_metadata().num_rows().unsigned_abs()).max(1);
     let mut defs = Vec::with_capacity(BATCH);
@@ -77,14 +79,14 @@ pub fn read(
             let want = left.min(BATCH);
             let first = pass.rows + 1;
             for (i, reader) in readers.iter_mut().enumerate() {
+                let (kind, max_def) = kinds[i];
                 let at = Batch {
                     want,
                     first,
-                    max_def: schema.columns()[i].max_def_level(),
+                    max_def,
                     name,
                 };
-                let column = &mut pass.columns[i];
-                feed(column, reader, kinds[i], &at, &mut defs)?;
+                feed(&mut pass.columns[i], reader, kind, &at, &mut defs)?;
             }
             left -= want;
             pass.rows += want as u64;

@@ -207,7 +207,7 @@ fn check_named<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json:
 }
 
 /// A check's first rows: none when it passed (the report leaves `first` out).
-fn first_rows(check: &serde_json::Value) -> Vec<(u64, String)> {
+pub(crate) fn first_rows(check: &serde_json::Value) -> Vec<(u64, String)> {
     check["first"].as_array().map_or_else(Vec::new, |first| {
         first
             .iter()

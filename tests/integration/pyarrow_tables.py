@@ -76,7 +76,7 @@ pq.write_table(
     f"{out}/decimal.parquet")
 
 
-def text(name, v):
+def text(v):
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -91,7 +91,7 @@ with open(f"{out}/t.csv", "w", encoding="utf-8") as f:
     f.write(",".join(header) + "\n")
     for i in range(rows):
         stamp = None if stamps[i] is None else stamps[i].strftime("%Y-%m-%dT%H:%M:%SZ")
-        cells = [text(k, cols[k][i]) for k in cols] + [stamp or ""] * 4
+        cells = [text(cols[k][i]) for k in cols] + [stamp or ""] * 4
         f.write(",".join(cells) + "\n")
 
 nulls = {k: sum(v is None for v in vs) for k, vs in cols.items()}
