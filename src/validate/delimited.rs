@@ -154,6 +154,11 @@ impl Cells for ColumnCells<'_> {
     }
 
     #[inline]
+    fn word(&self, row: usize) -> Option<(u64, usize)> {
+        self.fields.word(self.data, row * self.width + self.column)
+    }
+
+    #[inline]
     fn text(&self, row: usize) -> Option<&str> {
         match self.text {
             Some(t) => self.fields.field_text(t, row * self.width + self.column),

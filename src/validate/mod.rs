@@ -17,6 +17,7 @@ mod split;
 pub mod text;
 mod unique;
 pub(crate) mod value;
+mod word;
 
 use std::path::{Path, PathBuf};
 

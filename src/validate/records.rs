@@ -68,6 +68,16 @@ impl Fields {
         }
     }
 
+    /// Field `i`'s first eight bytes as a little-endian word (what follows the field in the
+    /// rest) and its length, when the chunk `data` has eight bytes from its start on.
+    #[inline]
+    pub fn word(&self, data: &[u8], i: usize) -> Option<(u64, usize)> {
+        let s = self.spans[i];
+        let (start, end) = (s.start as usize, s.end as usize);
+        let bytes: [u8; 8] = data.get(start..start + 8)?.try_into().ok()?;
+        (end <= data.len()).then(|| (u64::from_le_bytes(bytes), end - start))
+    }
+
     /// A field of the scratch (spans past a chunk of `len` bytes): rare, so out of line.
     #[cold]
     fn scratch_field(&self, len: usize, start: usize, end: usize) -> &[u8] {
