@@ -84,6 +84,22 @@ pub fn int_in_word(word: u64, len: usize) -> Option<i64> {
     Some(if negative { -v } else { v })
 }
 
+/// A whole number of one to three digits, no sign, in `word`, of `len` bytes: each digit on its
+/// own, fewer instructions than [`int_in_word`] takes on so short a number.
+#[inline]
+pub fn short_int_in_word(word: u64, len: usize) -> Option<i64> {
+    // a byte under `0` borrows from the next, which is then not looked at: the check stops
+    // at the first byte that is not a digit
+    let d = word.wrapping_sub(ZEROS).to_le_bytes();
+    let digit = |i: usize| (d[i] <= 9).then(|| i64::from(d[i]));
+    match len {
+        1 => digit(0),
+        2 => Some(digit(0)? * 10 + digit(1)?),
+        3 => Some(digit(0)? * 100 + digit(1)? * 10 + digit(2)?),
+        _ => None,
+    }
+}
+
 /// A decimal of at most eight bytes (sign and point included) in `word`, of `len` bytes: the
 /// digits are exact as `f64`, and so is the power of ten, so one division rounds correctly.
 #[inline]
@@ -207,10 +223,14 @@ mod tests {
             };
             texts.push(text);
         }
-        let mut read = (0, 0);
+        let mut read = (0, 0, 0);
         for t in &texts {
             for after in [b'0', b'.', b'-', b'\n', b'9'] {
                 let w = word(t, after);
+                if let Some(v) = short_int_in_word(w, t.len()) {
+                    assert_eq!(Some(v), parse_i64(t), "{:?}", String::from_utf8_lossy(t));
+                    read.2 += 1;
+                }
                 if let Some(v) = int_in_word(w, t.len()) {
                     assert_eq!(Some(v), parse_i64(t), "{:?}", String::from_utf8_lossy(t));
                     read.0 += 1;
@@ -231,7 +251,13 @@ mod tests {
             if plain {
                 assert!(float_in_word(word(t, b'x'), t.len()).is_some(), "{t:?}");
             }
+            if (1..=3).contains(&t.len()) && t.iter().all(u8::is_ascii_digit) {
+                assert!(short_int_in_word(word(t, b'x'), t.len()).is_some(), "{t:?}");
+            }
         }
-        assert!(read.0 > 100_000 && read.1 > 200_000, "{read:?}");
+        assert!(
+            read.0 > 100_000 && read.1 > 200_000 && read.2 > 10_000,
+            "{read:?}"
+        );
     }
 }
