@@ -19,7 +19,7 @@ use super::value::{Cell, parse_bool, parse_date, parse_datetime, parse_f64, pars
 use crate::config::model::{Bound, ColumnRule, ColumnType, NullLimit};
 use crate::results::data::{BadRow, CheckResult, ColumnProfile, Histogram, TopValue};
 
-pub use self::batch::Cells;
+pub use self::batch::{Cells, Number};
 
 /// Rows kept per failing check.
 pub const SAMPLES: usize = 5;

@@ -1,8 +1,13 @@
 //! The Parquet reader: a file's row groups, a batch of rows at a time, each column read by the
 //! `parquet` crate's column reader (no Arrow) and its values turned into cells by the column's
-//! physical and logical type. Nested columns (lists, maps, structs) and types with no cell of
-//! their own (decimals, times of day, plain binary) are a pointed error.
+//! physical and logical type; whole numbers, floats and texts of a column declared `int`,
+//! `float` or `string` go in as a batch, as a CSV chunk's cells do ([`cells`]). Nested
+//! columns (lists, maps, structs) and types with no cell of their own (decimals, times of
+//! day, plain binary) are a pointed error.
 
+mod cells;
+
+use std::cell::OnceCell;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::Path;
@@ -13,10 +18,12 @@ use ::parquet::data_type::DataType;
 use ::parquet::file::reader::{FileReader as _, SerializedFileReader};
 use ::parquet::schema::types::{ColumnDescriptor, Type};
 
+use self::cells::Values;
 use super::columns::Column;
 use super::read::{Progress, Source, read_error};
 use super::value::Cell;
 use super::{DataError, Pass};
+use crate::config::model::ColumnType;
 
 /// Rows read from each column in turn.
 const BATCH: usize = 8192;
@@ -68,6 +75,7 @@ pub fn read(
     }
     let total = u128::from(metadata.file_metadata().num_rows().unsigned_abs()).max(1);
     let mut defs = Vec::with_capacity(BATCH);
+    let mut texts = Vec::with_capacity(BATCH);
     for g in 0..metadata.num_row_groups() {
         let group = reader.get_row_group(g).map_err(|e| read_error(name, &e))?;
         let mut readers = (0..kinds.len())
@@ -86,7 +94,14 @@ pub fn read(
                     max_def,
                     name,
                 };
-                feed(&mut pass.columns[i], reader, kind, &at, &mut defs)?;
+                feed(
+                    &mut pass.columns[i],
+                    reader,
+                    kind,
+                    &at,
+                    &mut defs,
+                    &mut texts,
+                )?;
             }
             left -= want;
             pass.rows += want as u64;
@@ -181,7 +196,32 @@ fn feed(
     kind: Kind,
     at: &Batch,
     defs: &mut Vec<i16>,
+    texts: &mut Vec<OnceCell<String>>,
 ) -> Result<(), DataError> {
+    // whole numbers, floats and texts of the declared type: a batch at a time, as a CSV's
+    if kind == Kind::Plain {
+        let read = match (&mut *reader, column.declared()) {
+            (ColumnReader::Int64ColumnReader(r), Some(ColumnType::Int | ColumnType::Float)) => {
+                Some(Values::Ints(values(column, r, at, defs)?))
+            }
+            (ColumnReader::Int32ColumnReader(r), Some(ColumnType::Int | ColumnType::Float)) => {
+                Some(Values::Ints(widen(values(column, r, at, defs)?)))
+            }
+            (ColumnReader::DoubleColumnReader(r), Some(ColumnType::Float)) => {
+                Some(Values::Floats(values(column, r, at, defs)?))
+            }
+            (ColumnReader::FloatColumnReader(r), Some(ColumnType::Float)) => {
+                Some(Values::Floats(widen(values(column, r, at, defs)?)))
+            }
+            (ColumnReader::ByteArrayColumnReader(r), Some(ColumnType::String)) => {
+                Some(Values::Texts(values(column, r, at, defs)?))
+            }
+            _ => None,
+        };
+        if let Some(values) = read {
+            return cells::feed(column, &values, at, defs, texts);
+        }
+    }
     match reader {
         ColumnReader::BoolColumnReader(r) => take(column, r, at, defs, |v| Some(Cell::Bool(*v))),
         ColumnReader::Int32ColumnReader(r) => match kind {
@@ -220,15 +260,14 @@ fn feed(
     }
 }
 
-/// Reads a batch of `reader`'s rows into `column`, each value made a cell by `cell` (`None`:
-/// text that is not UTF-8).
-fn take<T: DataType>(
-    column: &mut Column,
+/// A batch of `reader`'s values (the rows with one), and the definition levels of its rows
+/// in `defs`.
+fn values<T: DataType>(
+    column: &Column,
     reader: &mut ColumnReaderImpl<T>,
     at: &Batch,
     defs: &mut Vec<i16>,
-    cell: impl Fn(&T::T) -> Option<Cell<'_>>,
-) -> Result<(), DataError> {
+) -> Result<Vec<T::T>, DataError> {
     defs.clear();
     let mut values = Vec::with_capacity(at.want);
     let levels = (at.max_def > 0).then_some(&mut *defs);
@@ -245,10 +284,33 @@ fn take<T: DataType>(
             ),
         ));
     }
+    Ok(values)
+}
+
+/// Values made wider (`i32` to `i64`, `f32` to `f64`), which they hold exactly.
+fn widen<T, U: From<T>>(values: Vec<T>) -> Vec<U> {
+    values.into_iter().map(U::from).collect()
+}
+
+/// Whether row `i` of a batch is null, by its definition level.
+fn is_null(at: &Batch, defs: &[i16], i: usize) -> bool {
+    at.max_def > 0 && defs.get(i).is_none_or(|&d| d < at.max_def)
+}
+
+/// Reads a batch of `reader`'s rows into `column`, each value made a cell by `cell` (`None`:
+/// text that is not UTF-8).
+fn take<T: DataType>(
+    column: &mut Column,
+    reader: &mut ColumnReaderImpl<T>,
+    at: &Batch,
+    defs: &mut Vec<i16>,
+    cell: impl Fn(&T::T) -> Option<Cell<'_>>,
+) -> Result<(), DataError> {
+    let values = values(column, reader, at, defs)?;
     let mut values = values.iter();
     for i in 0..at.want {
         let row = at.first + i as u64;
-        if at.max_def > 0 && defs.get(i).is_none_or(|&d| d < at.max_def) {
+        if is_null(at, defs, i) {
             column.null(row);
             continue;
         }

@@ -10,7 +10,7 @@ use crate::data::first_rows;
 use crate::examples::python_has;
 
 const RULES: &str = r#"
-          i8: { type: int, min: -100 }
+          i8: { type: int, min: -100, in: [-1, 0, 1, 2, 3] }
           u8: { type: int, max: 250 }
           u32: { type: int, max: 3000000000 }
           u64: { type: float }
@@ -234,4 +234,17 @@ fn parquet_files_that_cannot_be_read_are_pointed_errors() {
         assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
     }
     assert_eq!(std::fs::read(d.join("nested.parquet")).unwrap(), before);
+    // a column declared `string` is read a batch at a time: the same error
+    std::fs::write(
+        d.join("mlops.yaml"),
+        "version: 1\nstages:\n  validate:\n    data:\n      - path: latin1.parquet\n        columns:\n          name: { type: string }\n",
+    )
+    .unwrap();
+    let out = run(d, &["data", "check"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`latin1.parquet` is not valid UTF-8 in row 3, column `name`"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -14,6 +14,13 @@ use crate::validate::sketch::{hash_bits, hash_text};
 use crate::validate::value::{Cell, parse_f64_bytes, parse_i64};
 use crate::validate::word::{float_in_word, int_in_word, short_int_in_word};
 
+/// A cell's value as a reader typed it (a Parquet number): nothing to parse.
+#[derive(Debug, Clone, Copy)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
 /// One column's cells of a chunk, row after row.
 pub trait Cells {
     fn len(&self) -> usize;
@@ -22,6 +29,11 @@ pub trait Cells {
     /// Row `row`'s first eight bytes as a little-endian word (with what follows the cell
     /// in the rest) and its length, when the cells lie in a buffer that has them.
     fn word(&self, _row: usize) -> Option<(u64, usize)> {
+        None
+    }
+    /// Row `row`'s value when the reader typed it (then its text is only made when asked
+    /// for); `None` for a null, and for cells that are text.
+    fn number(&self, _row: usize) -> Option<Number> {
         None
     }
     /// Row `row`'s text, `None` when it is not UTF-8.
@@ -110,6 +122,11 @@ fn utf8<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c [u8]
 }
 
 impl Column {
+    /// The type the contract declares.
+    pub fn declared(&self) -> Option<ColumnType> {
+        self.rules.kind
+    }
+
     /// Whether [`Self::feed`] reads the cells as bytes (`int`, `float` and `string`), asking
     /// for the text of a few only; the other types read each cell's text.
     pub fn reads_bytes(&self) -> bool {
@@ -170,12 +187,15 @@ impl Column {
         for row in 0..cells_len {
             // a cell of up to eight bytes read from one word (digit by digit when it has
             // three or fewer); longer ones, and what that way does not read, byte by byte
-            let word = cells.word(row);
-            let quick = match word {
-                Some((_, 0)) | None => None,
-                Some((w, n @ ..4)) => short_int_in_word(w, n).map(|v| (v as f64, INT.then_some(v))),
-                Some((w, n)) if INT => int_in_word(w, n).map(|v| (v as f64, Some(v))),
-                Some((w, n)) => float_in_word(w, n).map(|x| (x, None)),
+            let quick = match (cells.number(row), cells.word(row)) {
+                (Some(Number::Int(v)), _) => Some((v as f64, INT.then_some(v))),
+                (Some(Number::Float(x)), _) if !INT => Some((x, None)),
+                (_, Some((_, 0)) | None) => None,
+                (_, Some((w, n @ ..4))) => {
+                    short_int_in_word(w, n).map(|v| (v as f64, INT.then_some(v)))
+                }
+                (_, Some((w, n))) if INT => int_in_word(w, n).map(|v| (v as f64, Some(v))),
+                (_, Some((w, n))) => float_in_word(w, n).map(|x| (x, None)),
             };
             let parsed = if quick.is_some() {
                 quick
