@@ -260,8 +260,8 @@ fn feed(
     }
 }
 
-/// A batch of `reader`'s values (the rows with one), and the definition levels of its rows
-/// in `defs`.
+/// A batch of `reader`'s values (the rows with one, as many as [`slots`] counts), and the
+/// definition levels of its rows in `defs`.
 fn values<T: DataType>(
     column: &Column,
     reader: &mut ColumnReaderImpl<T>,
@@ -284,7 +284,32 @@ fn values<T: DataType>(
             ),
         ));
     }
+    let with_value = (0..at.want).filter(|&i| !is_null(at, defs, i)).count();
+    if values.len() < with_value {
+        return Err(read_error(
+            at.name,
+            &format!("column `{}`: fewer values than rows", column.name),
+        ));
+    }
     Ok(values)
+}
+
+/// Marks a null row in [`slots`].
+const NULL: u32 = u32::MAX;
+
+/// Each row's value in a batch (its index among the rows with one), [`NULL`] for a null.
+fn slots(at: &Batch, defs: &[i16]) -> Vec<u32> {
+    let mut next = 0;
+    (0..at.want)
+        .map(|i| {
+            if is_null(at, defs, i) {
+                NULL
+            } else {
+                next += 1;
+                next - 1
+            }
+        })
+        .collect()
 }
 
 /// Values made wider (`i32` to `i64`, `f32` to `f64`), which they hold exactly.
@@ -307,17 +332,13 @@ fn take<T: DataType>(
     cell: impl Fn(&T::T) -> Option<Cell<'_>>,
 ) -> Result<(), DataError> {
     let values = values(column, reader, at, defs)?;
-    let mut values = values.iter();
-    for i in 0..at.want {
+    for (i, slot) in slots(at, defs).into_iter().enumerate() {
         let row = at.first + i as u64;
-        if is_null(at, defs, i) {
+        if slot == NULL {
             column.null(row);
             continue;
         }
-        let value = values
-            .next()
-            .ok_or_else(|| read_error(at.name, &"fewer values than rows"))?;
-        let Some(cell) = cell(value) else {
+        let Some(cell) = cell(&values[slot as usize]) else {
             return Err(DataError::EncodingInRow {
                 path: at.name.to_owned(),
                 row,

@@ -1,6 +1,7 @@
 //! A column down one chunk's rows at a time, by its declared type: `int`, `float` and `string`
-//! columns take in every cell first, as bytes (parsed; a text hashed when the profile's counts
-//! or `in` need it, only its nullness taken when nothing does), into buffers reused from chunk
+//! columns take in every cell first, as bytes (a number parsed, eight bytes at a time where it
+//! can be, or taken as the reader typed it; a text hashed when the profile's counts or `in`
+//! need it, only its nullness taken when nothing does), into buffers reused from chunk
 //! to chunk, in a loop made for the column's case that also asks `in` of each value; then they
 //! run each other check and statistic over the values in its own loop. Cells that break the
 //! type, and columns of other types, go through [`Column::cell`], so the results are the
@@ -12,7 +13,7 @@ use crate::config::model::ColumnType;
 use crate::validate::DataError;
 use crate::validate::sketch::{hash_bits, hash_text};
 use crate::validate::value::{Cell, parse_f64_bytes, parse_i64};
-use crate::validate::word::{float_in_word, int_in_word, short_int_in_word};
+use crate::validate::word::{float_in_word, int_in_word};
 
 /// A cell's value as a reader typed it (a Parquet number): nothing to parse.
 #[derive(Debug, Clone, Copy)]
@@ -185,15 +186,12 @@ impl Column {
         let rows = room(&mut p.rows, cells_len, true);
         let mut len = 0;
         for row in 0..cells_len {
-            // a cell of up to eight bytes read from one word (digit by digit when it has
-            // three or fewer); longer ones, and what that way does not read, byte by byte
+            // a value the reader typed as it is; a cell of up to eight bytes read from one
+            // word; longer ones, and what that way does not read, byte by byte
             let quick = match (cells.number(row), cells.word(row)) {
                 (Some(Number::Int(v)), _) => Some((v as f64, INT.then_some(v))),
                 (Some(Number::Float(x)), _) if !INT => Some((x, None)),
-                (_, Some((_, 0)) | None) => None,
-                (_, Some((w, n @ ..4))) => {
-                    short_int_in_word(w, n).map(|v| (v as f64, INT.then_some(v)))
-                }
+                (_, None) => None,
                 (_, Some((w, n))) if INT => int_in_word(w, n).map(|v| (v as f64, Some(v))),
                 (_, Some((w, n))) => float_in_word(w, n).map(|x| (x, None)),
             };

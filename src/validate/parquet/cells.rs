@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 
 use ::parquet::data_type::ByteArray;
 
-use super::{Batch, is_null, read_error};
+use super::{Batch, NULL, slots};
 use crate::validate::DataError;
 use crate::validate::columns::{Cells, Column, Number};
 
@@ -17,18 +17,8 @@ pub(super) enum Values {
     Texts(Vec<ByteArray>),
 }
 
-impl Values {
-    fn len(&self) -> usize {
-        match self {
-            Self::Ints(v) => v.len(),
-            Self::Floats(v) => v.len(),
-            Self::Texts(v) => v.len(),
-        }
-    }
-}
-
-/// Checks and profiles a batch of `column`'s `values` (`defs`: the rows' definition levels;
-/// `texts`: room for the numbers' texts, reused from batch to batch).
+/// Checks and profiles a batch of `column`'s `values`, as many as its rows with one (`defs`: the
+/// rows' definition levels; `texts`: room for the numbers' texts, reused from batch to batch).
 pub(super) fn feed(
     column: &mut Column,
     values: &Values,
@@ -36,7 +26,7 @@ pub(super) fn feed(
     defs: &[i16],
     texts: &mut Vec<OnceCell<String>>,
 ) -> Result<(), DataError> {
-    let slots = slots(column, at, defs, values.len())?;
+    let slots = slots(at, defs);
     texts.clear();
     texts.resize_with(at.want, OnceCell::new);
     // texts checked once for the batch: cells that are then known to be UTF-8 (or ASCII) are
@@ -57,33 +47,6 @@ pub(super) fn feed(
         ascii,
         utf8,
     })
-}
-
-/// Marks a null row in [`TypedCells::slots`].
-const NULL: u32 = u32::MAX;
-
-/// Each row's value in a batch of `count` values (the rows with one), [`NULL`] for a null.
-#[allow(clippy::cast_possible_truncation)]
-fn slots(column: &Column, at: &Batch, defs: &[i16], count: usize) -> Result<Vec<u32>, DataError> {
-    let mut next = 0;
-    let slots: Vec<u32> = (0..at.want)
-        .map(|i| {
-            if is_null(at, defs, i) {
-                NULL
-            } else {
-                next += 1;
-                // a batch has at most `BATCH` rows
-                next as u32 - 1
-            }
-        })
-        .collect();
-    if next > count {
-        return Err(read_error(
-            at.name,
-            &format!("column `{}`: fewer values than rows", column.name),
-        ));
-    }
-    Ok(slots)
 }
 
 /// A batch of one column's typed values as [`Cells`]: a number's text is made only when a
