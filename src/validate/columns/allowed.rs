@@ -59,6 +59,19 @@ impl Ints {
             Self::List(ints) => ints.iter().any(|&(v, n)| v == value && n == len),
         }
     }
+
+    /// Whether `value`, written as `i64` writes it, is allowed.
+    #[inline]
+    fn contains_value(&self, value: i64) -> bool {
+        match self {
+            #[allow(clippy::cast_sign_loss)]
+            Self::Near { least, lengths } => {
+                let at = value.wrapping_sub(*least) as u64;
+                at < 64 && lengths[(at & 63) as usize] != 0
+            }
+            Self::List(ints) => ints.iter().any(|&(v, _)| v == value),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +191,14 @@ impl Allowed {
             Some(ints) => ints.contains(value, text.len()),
             None => self.contains(text, None),
         }
+    }
+
+    /// Whether a whole number that a reader typed (its text is the one `i64` writes) is
+    /// allowed, with no text made; `None` when a value of `in` is written otherwise, and only
+    /// the texts can be compared.
+    #[inline]
+    pub(super) fn contains_typed_int(&self, value: i64) -> Option<bool> {
+        self.ints.as_ref().map(|ints| ints.contains_value(value))
     }
 }
 
@@ -347,6 +368,14 @@ mod tests {
                     listed,
                     "{list:?} {cell}"
                 );
+                // a value a reader typed: its text is the one `i64` writes
+                let written = list.contains(&value.to_string().as_str());
+                for a in [&allowed, &many] {
+                    match a.contains_typed_int(value) {
+                        Some(yes) => assert_eq!(yes, written, "{list:?} {value}"),
+                        None => assert!(i >= 7, "{list:?}: ints are compared by value"),
+                    }
+                }
             }
         }
     }

@@ -104,6 +104,24 @@ impl Parsed {
     }
 }
 
+/// Whether `in` allows row `row`'s number (`int`: its value, in an `int` column): a whole
+/// number the reader `typed` by its value (its text, which would have to be made, is the one
+/// `i64` writes), else by its text.
+#[inline]
+fn allows_number<C: Cells>(
+    allowed: &Allowed,
+    cells: &C,
+    row: usize,
+    int: Option<i64>,
+    typed: bool,
+) -> bool {
+    let by_value = match int {
+        Some(v) if typed => allowed.contains_typed_int(v),
+        _ => None,
+    };
+    by_value.unwrap_or_else(|| allowed.allows(cells.bytes(row), int, None))
+}
+
 #[inline]
 fn text<'c, C: Cells>(cells: &'c C, row: usize, column: &str) -> Result<&'c str, DataError> {
     cells.text(row).ok_or_else(|| cells.encoding(row, column))
@@ -188,7 +206,8 @@ impl Column {
         for row in 0..cells_len {
             // a value the reader typed as it is; a cell of up to eight bytes read from one
             // word; longer ones, and what that way does not read, byte by byte
-            let quick = match (cells.number(row), cells.word(row)) {
+            let number = cells.number(row);
+            let quick = match (number, cells.word(row)) {
                 (Some(Number::Int(v)), _) => Some((v as f64, INT.then_some(v))),
                 (Some(Number::Float(x)), _) if !INT => Some((x, None)),
                 (_, None) => None,
@@ -216,7 +235,11 @@ impl Column {
                     }
                     values[len] = x;
                     rows[len] = row as u32;
-                    if IN && allowed.is_some_and(|a| !a.allows(cells.bytes(row), int_value, None)) {
+                    if IN
+                        && allowed.is_some_and(|a| {
+                            !allows_number(a, cells, row, int_value, number.is_some())
+                        })
+                    {
                         p.misses.push(row as u32);
                     }
                     len += 1;
