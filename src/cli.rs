@@ -115,8 +115,8 @@ pub struct DataProfileArgs {
     /// The file's format, when its extension does not tell
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input: Option<DataInput>,
-    /// Workers that each parse, check and profile a share of a CSV file's chunks [default: the
-    /// number of CPUs; 1: one thread does all]
+    /// Workers that each read, check and profile a share of a CSV file's chunks or of a
+    /// Parquet file's row groups [default: the number of CPUs; 1: one thread does all]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -126,8 +126,8 @@ pub struct DataCheckArgs {
     /// Only this stage's data checks
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
-    /// Workers that each parse, check and profile a share of a CSV file's chunks [default: the
-    /// number of CPUs; 1: one thread does all]
+    /// Workers that each read, check and profile a share of a CSV file's chunks or of a
+    /// Parquet file's row groups [default: the number of CPUs; 1: one thread does all]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Output format

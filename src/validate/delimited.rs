@@ -9,13 +9,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Condvar, Mutex};
 
 use super::columns::{Cells, Column, Tally};
-use super::read::{Progress, Source, encoding, open, read_error};
+use super::read::{Failed, Progress, SMALL, Source, encoding, merge_workers, open, read_error};
 use super::records::{Fields, Records};
 use super::split::{Chunk, SplitError, Splitter};
 use super::{DataError, Pass};
-
-/// Files smaller than this are read by one worker: threads would not pay for themselves.
-const SMALL: u64 = 8 << 20;
 
 /// A chunk's well-formed records: their fields, row after row, and the line each starts on.
 #[derive(Debug, Default)]
@@ -241,10 +238,6 @@ struct Turn<'a> {
     over: bool,
 }
 
-/// Why a worker stopped early, with the chunk it was at, so the error of the first chunk in
-/// the file is the one reported, whichever worker met it first.
-type Failed = (usize, DataError);
-
 impl<'a> Turns<'a> {
     /// Turns of `workers` at `splitter`, whose first chunk worker 0 has already.
     fn new(splitter: &'a mut Reader, progress: Tick<'a>, workers: usize) -> Self {
@@ -374,27 +367,11 @@ fn threaded(
             .collect()
     });
     let mut found = Found::default();
-    let mut failed: Option<Failed> = None;
-    for result in done {
-        match result {
-            Ok((columns, f)) => {
-                for (mine, theirs) in pass.columns.iter_mut().zip(columns) {
-                    mine.merge(theirs);
-                }
-                found.rows += f.rows;
-                found.malformed.merge(f.malformed);
-            }
-            Err((k, e)) => {
-                if failed.as_ref().is_none_or(|(first, _)| k < *first) {
-                    failed = Some((k, e));
-                }
-            }
-        }
-    }
-    match failed {
-        Some((_, e)) => Err(e),
-        None => Ok(found),
-    }
+    merge_workers(&mut pass.columns, done, |f: Found| {
+        found.rows += f.rows;
+        found.malformed.merge(f.malformed);
+    })?;
+    Ok(found)
 }
 
 /// Streams a CSV file into `pass` with `threads` workers (one, on this thread, for small files).

@@ -76,13 +76,13 @@ pub enum DataError {
 pub struct Options {
     /// Show a progress line on stderr when it is a terminal.
     pub progress: bool,
-    /// Workers that each parse and check a share of a CSV file's chunks while this thread reads
-    /// it; 0 or 1: all on this thread.
+    /// Workers that each read, check and profile a share of a CSV file's chunks or of a
+    /// Parquet file's row groups; 0 or 1: all on this thread.
     pub threads: usize,
 }
 
 impl Options {
-    /// No progress line; as many column threads as the machine has cores.
+    /// No progress line; as many workers as the machine has cores.
     pub fn threaded() -> Self {
         Self {
             progress: false,
@@ -324,7 +324,9 @@ fn pass_file(
     let bytes = match format {
         DataFormat::Csv => delimited::csv(path, &source, &mut pass, &mut progress, options.threads),
         DataFormat::Jsonl => read::jsonl(path, &source, &mut pass, &mut progress),
-        DataFormat::Parquet => self::parquet::read(path, &source, &mut pass, &mut progress),
+        DataFormat::Parquet => {
+            self::parquet::read(path, &source, &mut pass, &mut progress, options.threads)
+        }
     };
     progress.done();
     let bytes = bytes?;

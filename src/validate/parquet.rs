@@ -1,11 +1,13 @@
-//! The Parquet reader: a file's row groups, a batch of rows at a time, each column read by the
-//! `parquet` crate's column reader (no Arrow) and its values turned into cells by the column's
+//! The Parquet reader: a file's row groups, shared among workers ([`groups`]), a batch of rows
+//! at a time, each column read by the `parquet` crate's column reader (no Arrow) and its values
+//! turned into cells by the column's
 //! physical and logical type; whole numbers, floats and texts of a column declared `int`,
 //! `float` or `string` go in as a batch, as a CSV chunk's cells do ([`cells`]). Nested
 //! columns (lists, maps, structs) and types with no cell of their own (decimals, times of
 //! day, plain binary) are a pointed error.
 
 mod cells;
+mod groups;
 
 use std::cell::OnceCell;
 use std::fmt::Write as _;
@@ -19,6 +21,7 @@ use ::parquet::file::reader::{FileReader as _, SerializedFileReader};
 use ::parquet::schema::types::{ColumnDescriptor, Type};
 
 use self::cells::Values;
+use self::groups::Plan;
 use super::columns::Column;
 use super::read::{Progress, Source, read_error};
 use super::value::Cell;
@@ -41,17 +44,18 @@ enum Kind {
     Timestamp { per_second: f64 },
 }
 
-/// Streams a Parquet file into `pass`: the bytes of the file.
+/// Streams a Parquet file into `pass` with `threads` workers, each taking its share of the
+/// row groups (one worker, on this thread, for small files and files of one row group):
+/// the bytes of the file.
 pub fn read(
     path: &Path,
     source: &Source,
     pass: &mut Pass,
     progress: &mut Progress,
+    threads: usize,
 ) -> Result<u64, DataError> {
     let name = &source.name;
-    let file = File::open(path).map_err(|e| read_error(name, &e))?;
-    let bytes = file.metadata().map_or(0, |m| m.len());
-    let reader = SerializedFileReader::new(file).map_err(|e| read_error(name, &e))?;
+    let (reader, bytes) = open(path, name)?;
     let metadata = reader.metadata();
     let schema = metadata.file_metadata().schema_descr();
     let fields = schema.root_schema().get_fields();
@@ -73,46 +77,17 @@ pub fn read(
         })?;
         kinds.push((kind, schema.columns()[i].max_def_level()));
     }
-    let total = u128::from(metadata.file_metadata().num_rows().unsigned_abs()).max(1);
-    let mut defs = Vec::with_capacity(BATCH);
-    let mut texts = Vec::with_capacity(BATCH);
-    for g in 0..metadata.num_row_groups() {
-        let group = reader.get_row_group(g).map_err(|e| read_error(name, &e))?;
-        let mut readers = (0..kinds.len())
-            .map(|i| group.get_column_reader(i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| read_error(name, &e))?;
-        let mut left = usize::try_from(group.metadata().num_rows()).unwrap_or(0);
-        while left > 0 {
-            let want = left.min(BATCH);
-            let first = pass.rows + 1;
-            for (i, reader) in readers.iter_mut().enumerate() {
-                let (kind, max_def) = kinds[i];
-                let at = Batch {
-                    want,
-                    first,
-                    max_def,
-                    name,
-                };
-                feed(
-                    &mut pass.columns[i],
-                    reader,
-                    kind,
-                    &at,
-                    &mut defs,
-                    &mut texts,
-                )?;
-            }
-            left -= want;
-            pass.rows += want as u64;
-            let done = u128::from(bytes) * u128::from(pass.rows) / total;
-            progress.tick(
-                pass.rows - pass.rows % 65_536,
-                u64::try_from(done).unwrap_or(bytes),
-            );
-        }
-    }
+    let plan = Plan::new((path, name), kinds, &reader, bytes, threads);
+    pass.rows = plan.read(&reader, &mut pass.columns, progress)?;
     Ok(bytes)
+}
+
+/// The file's reader, and its size in bytes.
+fn open(path: &Path, name: &str) -> Result<(SerializedFileReader<File>, u64), DataError> {
+    let file = File::open(path).map_err(|e| read_error(name, &e))?;
+    let bytes = file.metadata().map_or(0, |m| m.len());
+    let reader = SerializedFileReader::new(file).map_err(|e| read_error(name, &e))?;
+    Ok((reader, bytes))
 }
 
 /// How the values of `column` become cells, or what its type is when none can.

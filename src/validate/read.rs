@@ -10,9 +10,44 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::columns::Column;
 use super::value::Cell;
 use super::{DataError, Pass};
 use crate::config::model::DataFormat;
+
+/// Files smaller than this are read by one worker: threads would not pay for themselves.
+pub(super) const SMALL: u64 = 8 << 20;
+
+/// Why a worker stopped early, with the place it was at (a CSV chunk, a Parquet row group,
+/// counted from the file's start), so that the error of the first place in the file is the
+/// one reported, whichever worker met it first.
+pub(super) type Failed = (usize, DataError);
+
+/// Merges what workers found, in worker order, into `columns`, and the rest of it by `rest`:
+/// the error of the first failed place when any worker failed.
+pub(super) fn merge_workers<T>(
+    columns: &mut [Column],
+    done: Vec<Result<(Vec<Column>, T), Failed>>,
+    mut rest: impl FnMut(T),
+) -> Result<(), DataError> {
+    let mut failed: Option<Failed> = None;
+    for result in done {
+        match result {
+            Ok((theirs, found)) => {
+                for (mine, theirs) in columns.iter_mut().zip(theirs) {
+                    mine.merge(theirs);
+                }
+                rest(found);
+            }
+            Err((at, e)) => {
+                if failed.as_ref().is_none_or(|(first, _)| at < *first) {
+                    failed = Some((at, e));
+                }
+            }
+        }
+    }
+    failed.map_or(Ok(()), |(_, e)| Err(e))
+}
 
 /// How to read one file.
 #[derive(Debug, Clone)]

@@ -498,6 +498,39 @@ fn unique_spills_to_disk_past_its_cap_and_finds_the_same_repeats() {
     assert_eq!(rows, expected);
 }
 
+/// `data check --format json --threads N` in `dir`, whose config's first file breaks a check:
+/// that file's report.
+fn first_report(dir: &Path, threads: &str) -> serde_json::Value {
+    let out = run(
+        dir,
+        &["data", "check", "--format", "json", "--threads", threads],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["validate"][0].clone()
+}
+
+/// Asserts that two reports of one file have the same profile figures (the mean to rounding;
+/// the quantile sample is drawn per worker), as workers and one thread find them.
+fn same_figures(one: &serde_json::Value, other: &serde_json::Value, what: &str) {
+    for column in HEADER {
+        let (a, b) = (
+            &one["profile"]["columns"][column],
+            &other["profile"]["columns"][column],
+        );
+        for exact in [
+            "count", "nulls", "min", "max", "distinct", "top", "length", "kind",
+        ] {
+            assert_eq!(a[exact], b[exact], "{what}: {column}: {exact}");
+        }
+        if let (Some(x), Some(y)) = (a["mean"].as_f64(), b["mean"].as_f64()) {
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                "{what}: {column}: mean {x} vs {y}"
+            );
+        }
+    }
+}
+
 fn checks_by_name(report: &serde_json::Value) -> Vec<(String, u64, Vec<u64>)> {
     report["checks"]
         .as_array()
@@ -536,39 +569,15 @@ fn workers_find_what_one_thread_finds() {
     assert!(text.len() > 9 << 20);
     std::fs::write(d.join("t.csv"), text).unwrap();
     std::fs::write(d.join("mlops.yaml"), config(&["t.csv"], "")).unwrap();
-    let json_with = |threads: &str| {
-        let out = run(
-            d,
-            &["data", "check", "--format", "json", "--threads", threads],
-        );
-        assert_eq!(code(&out), 1, "{}", stderr(&out));
-        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["validate"][0].clone()
-    };
-    let one = json_with("1");
-    let three = json_with("3");
+    let one = first_report(d, "1");
+    let three = first_report(d, "3");
     assert_eq!(checks_by_name(&one), checks_by_name(&three));
     let ids = check_named(&three, "`id`: unique");
     assert_eq!(ids["violations"], truth.repeated_ids.len() as u64);
     let malformed = check_named(&three, "every row has the header's number of fields");
     assert_eq!(first_rows(malformed)[0].0, truth.rows + 2);
     assert_eq!(three["rows"], truth.rows + 1);
-    for column in HEADER {
-        let (a, b) = (
-            &one["profile"]["columns"][column],
-            &three["profile"]["columns"][column],
-        );
-        for exact in [
-            "count", "nulls", "min", "max", "distinct", "top", "length", "kind",
-        ] {
-            assert_eq!(a[exact], b[exact], "{column}: {exact}");
-        }
-        if let (Some(x), Some(y)) = (a["mean"].as_f64(), b["mean"].as_f64()) {
-            assert!(
-                (x - y).abs() <= 1e-9 * x.abs().max(1.0),
-                "{column}: mean {x} vs {y}"
-            );
-        }
-    }
+    same_figures(&one, &three, "3 threads");
     let cities = three["profile"]["columns"]["city"]["top"]
         .as_array()
         .unwrap();
@@ -701,6 +710,59 @@ fn workers_stop_on_the_first_broken_line_of_the_file() {
             assert_eq!(code(&out), 2, "{threads}: {err}");
             assert!(
                 err.contains(&format!("`t.csv` is not valid UTF-8 at line {},", bad[0])),
+                "{threads} threads, {bad:?}: {err}"
+            );
+        }
+    }
+}
+
+/// A Parquet file's row groups shared among workers: the same rows, checks and exact figures
+/// as one reader finds; a file broken in two row groups stops with the error of the first,
+/// whichever worker meets which first.
+#[test]
+fn parquet_workers_find_what_one_reader_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // over 8 MB, so that workers share its row groups (of 1,100 rows)
+    let (rows, truth) = table(300_000, 15, 0.0);
+    write_parquet(&d.join("t.parquet"), &rows);
+    let clean = std::fs::read(d.join("t.parquet")).unwrap();
+    assert!(clean.len() > 8 << 20, "{}", clean.len());
+    std::fs::write(d.join("mlops.yaml"), config(&["t.parquet"], "")).unwrap();
+    let one = first_report(d, "1");
+    assert_eq!(one["rows"], truth.rows);
+    let ids = check_named(&one, "`id`: unique");
+    assert_eq!(ids["violations"], truth.repeated_ids.len() as u64);
+    let emails = check_named(&one, "`email`: matches");
+    let bad: Vec<u64> = truth.bad_emails.iter().take(5).map(|b| b.0 - 1).collect();
+    assert_eq!(
+        first_rows(emails).iter().map(|r| r.0).collect::<Vec<_>>(),
+        bad
+    );
+    for threads in ["2", "3"] {
+        let many = first_report(d, threads);
+        assert_eq!(many["rows"], truth.rows);
+        assert_eq!(checks_by_name(&many), checks_by_name(&one), "{threads}");
+        same_figures(&one, &many, threads);
+    }
+    // rows in the first row group and the last; in two of the middle, of other workers
+    for bad in [[700, 299_000], [90_000, 130_000]] {
+        let mut bytes = clean.clone();
+        for row in bad {
+            let email = rows[row - 1][4].as_deref().unwrap().as_bytes();
+            let at = bytes.windows(email.len()).position(|w| w == email).unwrap();
+            bytes[at] = 0xe9;
+        }
+        std::fs::write(d.join("t.parquet"), &bytes).unwrap();
+        for threads in ["1", "2", "3", "2", "3"] {
+            let out = run(d, &["data", "check", "--threads", threads]);
+            let err = stderr(&out);
+            assert_eq!(code(&out), 2, "{threads}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "`t.parquet` is not valid UTF-8 in row {}, column `email`",
+                    bad[0]
+                )),
                 "{threads} threads, {bad:?}: {err}"
             );
         }
