@@ -1,10 +1,9 @@
 //! The Parquet reader: a file's row groups, shared among workers ([`groups`]), a batch of rows
-//! at a time, each column read by the `parquet` crate's column reader (no Arrow) and its values
-//! turned into cells by the column's
-//! physical and logical type; whole numbers, floats and texts of a column declared `int`,
-//! `float` or `string` go in as a batch, as a CSV chunk's cells do ([`cells`]). Nested
-//! columns (lists, maps, structs) and types with no cell of their own (decimals, times of
-//! day, plain binary) are a pointed error.
+//! at a time, each column read by the `parquet` crate's column reader (no Arrow) and its
+//! values turned into cells by the column's physical and logical type; whole numbers, floats
+//! and texts of a column declared `int`, `float` or `string` go in as a batch, as a CSV
+//! chunk's cells do ([`cells`]). Nested columns (lists, maps, structs) and types with no cell
+//! of their own (decimals, times of day, plain binary) are a pointed error.
 
 mod cells;
 mod groups;

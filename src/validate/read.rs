@@ -1,7 +1,7 @@
 //! The reader of JSON Lines, and what every reader shares (opening a file, gzip by extension,
-//! the count of bytes read, a progress line on a terminal); the CSV reader is `delimited`, the
-//! Parquet reader `parquet`. Each streams its rows into a [`Pass`] with memory that does not grow with the
-//! file.
+//! the count of bytes read, a progress line on a terminal, the merge of workers' results); the
+//! CSV reader is `delimited`, the Parquet reader `parquet`. Each streams its rows into a
+//! [`Pass`] with memory that does not grow with the file.
 
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Read};

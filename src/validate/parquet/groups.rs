@@ -60,6 +60,16 @@ fn groups(metadata: &ParquetMetaData) -> Vec<Group> {
         .collect()
 }
 
+/// Workers for a file of `bytes` in `groups` row groups, up to `threads`: one for a small
+/// file, at most one a row group.
+fn workers(bytes: u64, groups: usize, threads: usize) -> usize {
+    if bytes < SMALL {
+        1
+    } else {
+        threads.clamp(1, groups.max(1))
+    }
+}
+
 impl<'a> Plan<'a> {
     /// The plan for the file `reader` reads (`bytes` long) with up to `threads` workers: one
     /// for a small file, at most one a row group.
@@ -71,11 +81,7 @@ impl<'a> Plan<'a> {
         threads: usize,
     ) -> Self {
         let groups = groups(reader.metadata());
-        let workers = if bytes < SMALL {
-            1
-        } else {
-            threads.clamp(1, groups.len().max(1))
-        };
+        let workers = workers(bytes, groups.len(), threads);
         Self {
             path,
             name,
@@ -217,5 +223,21 @@ impl<'a> Plan<'a> {
             .max(1);
         let at = u128::from(self.bytes) * u128::from(rows) / u128::from(total);
         u64::try_from(at).unwrap_or(self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_a_row_group_at_most_and_one_for_a_small_file() {
+        let big = SMALL;
+        assert_eq!(workers(big, 10, 2), 2);
+        assert_eq!(workers(big, 10, 0), 1);
+        assert_eq!(workers(big, 3, 8), 3);
+        assert_eq!(workers(big, 1, 8), 1);
+        assert_eq!(workers(big, 0, 8), 1);
+        assert_eq!(workers(big - 1, 10, 8), 1);
     }
 }
