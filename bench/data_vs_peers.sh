@@ -23,11 +23,15 @@
 #                                              instead of keeping runs of consecutive ids)
 #   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
 #   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
+# With PARQUET=1, the same table as a Parquet file (written by polars: snappy, row groups of
+# 1 M rows) is timed too: mlops-ci on 2 workers (sharing its row groups) and on one thread,
+# against pandera-polars reading it with pl.read_parquet.
 # The peers are installed from PyPI in a venv (VENV, default /tmp/mlops-ci-bench-venv).
 # Generated files live in WORK (default a temp dir) and are deleted on exit.
 #
 # Environment: RUNS=N (default 3), ROWS=N (default 10000000), BIG=1 (add the 3 GB file; GX is
-# skipped there: it needs ~20 GB of RAM), PEERS=0 (mlops-ci only).
+# skipped there: it needs ~20 GB of RAM), PEERS=0 (mlops-ci only), GX=0 (no Great Expectations),
+# PARQUET=1 (add the Parquet file; needs the peers' venv, whose polars writes it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +39,8 @@ RUNS="${RUNS:-3}"
 ROWS="${ROWS:-10000000}"
 BIG="${BIG:-0}"
 PEERS="${PEERS:-1}"
+GX="${GX:-1}"
+PARQUET="${PARQUET:-0}"
 VENV="${VENV:-/tmp/mlops-ci-bench-venv}"
 TIME=/usr/bin/time
 if [[ ! -x "$TIME" ]]; then
@@ -50,7 +56,7 @@ echo "building (release)…" >&2
 BIN="$ROOT/target/release/mlops-ci"
 GEN="$ROOT/target/release/examples/data_bench_generate"
 
-if [[ "$PEERS" == 1 && ! -x "$VENV/bin/python" ]]; then
+if [[ ("$PEERS" == 1 || "$PARQUET" == 1) && ! -x "$VENV/bin/python" ]]; then
     echo "installing pandera[polars] 0.35.0 and great-expectations 1.24.1 in $VENV…" >&2
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q "pandera[polars]==0.35.0" "polars==2.1.0" \
@@ -60,6 +66,11 @@ fi
 echo "generating $ROWS rows…" >&2
 "$GEN" "$WORK/data.csv" "$ROWS" 42
 "$GEN" "$WORK/scattered.csv" "$ROWS" 42 scattered
+if [[ "$PARQUET" == 1 ]]; then
+    "$VENV/bin/python" -c 'import sys, polars as pl
+pl.read_csv(sys.argv[1]).write_parquet(sys.argv[2], compression="snappy", row_group_size=1_000_000)' \
+        "$WORK/data.csv" "$WORK/data.parquet"
+fi
 if [[ "$BIG" == 1 ]]; then
     { cat "$WORK/data.csv"; for _ in 1 2 3; do tail -n +2 "$WORK/data.csv"; done; } > "$WORK/big.csv"
 fi
@@ -102,7 +113,8 @@ schema = pa.DataFrameSchema(
     strict=True,
     checks=[pa.Check(lambda df: df.lazyframe.select(pl.len() >= 1))],
 )
-df = pl.read_csv(sys.argv[1])
+path = sys.argv[1]
+df = pl.read_parquet(path) if path.endswith(".parquet") else pl.read_csv(path)
 try:
     schema.validate(df, lazy=True)
     print("pandera: passed")
@@ -161,8 +173,13 @@ measure() {
 }
 
 run_file() {
-    local file="$1" size
+    local file="$1" size rows
     size=$(stat -c %s "$WORK/$file")
+    if [[ "$file" == *.parquet ]]; then
+        rows="$ROWS"
+    else
+        rows=$(($(wc -l < "$WORK/$file") - 1))
+    fi
     sed "s|path: FILE|path: $file|" "$WORK/mlops.yaml" > "$WORK/$file.mlops.yaml"
     : > "$WORK/results-$file"
     # warm the page cache
@@ -172,10 +189,12 @@ run_file() {
     grep -q 'profile: false' "$WORK/$file.checks.yaml"
     measure mlops-ci "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
     measure mlops-ci-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
-    measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
-    measure mlops-ci-checks-only "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" data check
-    measure mlops-ci-checks-only-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" \
-        data check --threads 1
+    if [[ "$file" != *.parquet ]]; then
+        measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
+        measure mlops-ci-checks-only "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" data check
+        measure mlops-ci-checks-only-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" \
+            data check --threads 1
+    fi
     if [[ "$file" == data.csv ]]; then
         sed "s|path: FILE|path: scattered.csv|" "$WORK/mlops.yaml" > "$WORK/scattered.mlops.yaml"
         cat "$WORK/scattered.csv" > /dev/null
@@ -183,14 +202,14 @@ run_file() {
     fi
     if [[ "$PEERS" == 1 ]]; then
         measure pandera-polars "$file" "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
-        if [[ "$file" == data.csv ]]; then
+        if [[ "$file" == data.csv && "$GX" == 1 ]]; then
             measure great-expectations "$file" "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
         fi
     fi
     local ours
     ours=$(awk '$1 == "mlops-ci" { print $2 }' "$WORK/results-$file")
     printf '\n%s: %.2f GB, %s rows, median of %s runs, warm cache\n' "$file" \
-        "$(echo "$size / 1000000000" | bc -l)" "$(($(wc -l < "$WORK/$file") - 1))" "$RUNS"
+        "$(echo "$size / 1000000000" | bc -l)" "$rows" "$RUNS"
     printf '%-30s %10s %10s %12s %10s\n' tool "wall s" "peak MB" "GB/s" "× mlops-ci"
     while read -r name wall rss; do
         printf '%-30s %10s %10s %12.2f %10.1f\n' "$name" "$wall" "$rss" \
@@ -199,6 +218,7 @@ run_file() {
     # the peers only validate: their time against the checks alone, too
     local alone
     alone=$(awk '$1 == "mlops-ci-checks-only" { print $2 }' "$WORK/results-$file")
+    [[ -n "$alone" ]] || return 0
     while read -r name wall _; do
         if [[ "$name" != mlops-ci* ]]; then
             printf '%s: %.1f× the checks alone (profile: false)\n' "$name" \
@@ -209,6 +229,9 @@ run_file() {
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); $("$BIN" --version)"
 run_file data.csv
+if [[ "$PARQUET" == 1 ]]; then
+    run_file data.parquet
+fi
 if [[ "$BIG" == 1 ]]; then
     run_file big.csv
 fi
