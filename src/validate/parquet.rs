@@ -76,7 +76,7 @@ pub fn read(
         })?;
         kinds.push((kind, schema.columns()[i].max_def_level()));
     }
-    let plan = Plan::new((path, name), kinds, &reader, bytes, threads);
+    let plan = Plan::new((path, name), kinds, metadata, bytes, threads);
     pass.rows = plan.read(&reader, &mut pass.columns, progress)?;
     Ok(bytes)
 }

@@ -683,6 +683,17 @@ fn columns_read_as_bytes_find_what_columns_read_as_text_find() {
     assert_eq!(as_bytes, as_text);
 }
 
+/// Asserts that `data check` in `dir` stops with exit 2 and says `says`, on one thread and on
+/// two and three workers, each twice (which worker meets which error first varies).
+fn stops_on_each_thread_count(dir: &Path, says: &str) {
+    for threads in ["1", "2", "3", "2", "3"] {
+        let out = run(dir, &["data", "check", "--threads", threads]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{threads}: {err}");
+        assert!(err.contains(says), "{threads} threads, {says}: {err}");
+    }
+}
+
 /// Workers take turns reading the file's chunks: one that breaks in two places stops with the
 /// error of the first, whichever worker meets which first, and no worker is left waiting.
 #[test]
@@ -704,15 +715,10 @@ fn workers_stop_on_the_first_broken_line_of_the_file() {
             bytes.push(b'\n');
         }
         std::fs::write(d.join("t.csv"), &bytes).unwrap();
-        for threads in ["1", "2", "3", "2", "3"] {
-            let out = run(d, &["data", "check", "--threads", threads]);
-            let err = stderr(&out);
-            assert_eq!(code(&out), 2, "{threads}: {err}");
-            assert!(
-                err.contains(&format!("`t.csv` is not valid UTF-8 at line {},", bad[0])),
-                "{threads} threads, {bad:?}: {err}"
-            );
-        }
+        stops_on_each_thread_count(
+            d,
+            &format!("`t.csv` is not valid UTF-8 at line {},", bad[0]),
+        );
     }
 }
 
@@ -754,18 +760,13 @@ fn parquet_workers_find_what_one_reader_finds() {
             bytes[at] = 0xe9;
         }
         std::fs::write(d.join("t.parquet"), &bytes).unwrap();
-        for threads in ["1", "2", "3", "2", "3"] {
-            let out = run(d, &["data", "check", "--threads", threads]);
-            let err = stderr(&out);
-            assert_eq!(code(&out), 2, "{threads}: {err}");
-            assert!(
-                err.contains(&format!(
-                    "`t.parquet` is not valid UTF-8 in row {}, column `email`",
-                    bad[0]
-                )),
-                "{threads} threads, {bad:?}: {err}"
-            );
-        }
+        stops_on_each_thread_count(
+            d,
+            &format!(
+                "`t.parquet` is not valid UTF-8 in row {}, column `email`",
+                bad[0]
+            ),
+        );
     }
 }
 

@@ -71,16 +71,16 @@ fn workers(bytes: u64, groups: usize, threads: usize) -> usize {
 }
 
 impl<'a> Plan<'a> {
-    /// The plan for the file `reader` reads (`bytes` long) with up to `threads` workers: one
+    /// The plan for the file of `metadata` (`bytes` long) with up to `threads` workers: one
     /// for a small file, at most one a row group.
     pub(super) fn new(
         (path, name): (&'a Path, &'a str),
         kinds: Vec<(Kind, i16)>,
-        reader: &SerializedFileReader<File>,
+        metadata: &ParquetMetaData,
         bytes: u64,
         threads: usize,
     ) -> Self {
-        let groups = groups(reader.metadata());
+        let groups = groups(metadata);
         let workers = workers(bytes, groups.len(), threads);
         Self {
             path,
@@ -208,7 +208,7 @@ impl<'a> Plan<'a> {
             read += want;
             let done = self.done.fetch_add(want as u64, Ordering::Relaxed) + want as u64;
             if let Some(progress) = progress.as_deref_mut() {
-                progress.tick(done - done % 65_536, self.bytes_at(done));
+                progress.show(done, self.bytes_at(done));
             }
         }
         Ok(())
