@@ -9,7 +9,8 @@
 # (no extra columns); at least 1 row. mlops-ci also profiles every column (moments, quantiles,
 # histogram, distinct count, top values) in the same pass; the peers only validate.
 #
-# Timed RUNS times each (median wall, max peak RSS), warm page cache, GNU time:
+# Timed in RUNS rounds, each running every tool once in turn (median and best wall, max peak
+# RSS), warm page cache, GNU time:
 #   mlops-ci data check                       (release build; one worker per core, taking
 #                                              turns to read the next 1 MB chunk of whole
 #                                              records, then parsing and checking it)
@@ -21,6 +22,7 @@
 #   mlops-ci data check, ids scattered        (0.8 GB file only: the same file but for its ids,
 #                                              unique and in no runs, so `unique` keys each one
 #                                              instead of keeping runs of consecutive ids)
+#   wc -l                                     (coreutils: the file read once, no check)
 #   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
 #   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
 # With PARQUET=1, the same table as a Parquet file (written by polars: snappy, row groups of
@@ -151,25 +153,46 @@ result = batch.validate(suite)
 print(f"gx: success={result.success}")
 PY
 
-# measure NAME FILE CMD…: RUNS runs; prints "NAME wall_s rss_mb" with the median wall and max RSS
-measure() {
-    local name="$1" file="$2"
-    shift 2
-    local walls=() rss=0
-    for _ in $(seq "$RUNS"); do
-        local start end
-        start=$EPOCHREALTIME
-        "$TIME" -f '%M' -o "$WORK/rss" "$@" > "$WORK/out" 2>&1 || true
-        end=$EPOCHREALTIME
-        walls+=("$(echo "$end - $start" | bc -l)")
-        local r
-        r=$(tail -n 1 "$WORK/rss")
-        ((r > rss)) && rss=$r
+# The tools timed on one file: tool NAME CMD… adds one. Each round runs every tool once, in
+# order, and there are RUNS rounds: a slow spell of the machine (its timings drift by up to 2×
+# over minutes) then falls on every tool alike, not on whichever ran RUNS times during it.
+TOOLS=()
+declare -A COMMAND=()
+tool() {
+    local name="$1"
+    shift
+    TOOLS+=("$name")
+    COMMAND[$name]="$(printf '%q ' "$@")"
+}
+
+# rounds FILE: times TOOLS in RUNS rounds; writes "NAME median_s best_s rss_mb" (the median and
+# the best wall, the largest peak RSS) for each to WORK/results-FILE, then empties TOOLS
+rounds() {
+    local file="$1" round name
+    local -A walls=() rss=()
+    for round in $(seq "$RUNS"); do
+        for name in "${TOOLS[@]}"; do
+            local start end r
+            start=$EPOCHREALTIME
+            eval "\"\$TIME\" -f '%M' -o \"\$WORK/rss\" ${COMMAND[$name]}" > "$WORK/out" 2>&1 || true
+            end=$EPOCHREALTIME
+            walls[$name]="${walls[$name]:-}$(echo "$end - $start" | bc -l)"$'\n'
+            r=$(tail -n 1 "$WORK/rss")
+            ((r > ${rss[$name]:-0})) && rss[$name]=$r
+            if ((round == 1)); then
+                echo "  $name: $(head -c 300 "$WORK/out" | tr '\n' ' ')" >&2
+            fi
+        done
     done
-    local median
-    median=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
-    printf '%s %.2f %.0f\n' "$name" "$median" "$((rss / 1024))" >> "$WORK/results-$file"
-    echo "  $name: $(head -c 300 "$WORK/out" | tr '\n' ' ')" >&2
+    for name in "${TOOLS[@]}"; do
+        local sorted median best
+        sorted=$(sort -g <<< "${walls[$name]}" | grep .)
+        median=$(sed -n "$(((RUNS + 1) / 2))p" <<< "$sorted")
+        best=$(head -n 1 <<< "$sorted")
+        printf '%s %.3f %.3f %.0f\n' "$name" "$median" "$best" "$((rss[$name] / 1024))" \
+            >> "$WORK/results-$file"
+    done
+    TOOLS=()
 }
 
 run_file() {
@@ -187,32 +210,35 @@ run_file() {
     sed 's/id: { type: int, unique: true }/id: { type: int }/' "$WORK/$file.mlops.yaml" > "$WORK/$file.nounique.yaml"
     sed 's/^        rows: { min: 1 }$/        rows: { min: 1 }\n        profile: false/' "$WORK/$file.mlops.yaml" > "$WORK/$file.checks.yaml"
     grep -q 'profile: false' "$WORK/$file.checks.yaml"
-    measure mlops-ci "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
-    measure mlops-ci-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
+    tool mlops-ci "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check
+    tool mlops-ci-1-thread "$BIN" -q -C "$WORK" -c "$file.mlops.yaml" data check --threads 1
     if [[ "$file" != *.parquet ]]; then
-        measure mlops-ci-no-unique "$file" "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
-        measure mlops-ci-checks-only "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" data check
-        measure mlops-ci-checks-only-1-thread "$file" "$BIN" -q -C "$WORK" -c "$file.checks.yaml" \
+        tool mlops-ci-no-unique "$BIN" -q -C "$WORK" -c "$file.nounique.yaml" data check
+        tool mlops-ci-checks-only "$BIN" -q -C "$WORK" -c "$file.checks.yaml" data check
+        tool mlops-ci-checks-only-1-thread "$BIN" -q -C "$WORK" -c "$file.checks.yaml" \
             data check --threads 1
     fi
     if [[ "$file" == data.csv ]]; then
         sed "s|path: FILE|path: scattered.csv|" "$WORK/mlops.yaml" > "$WORK/scattered.mlops.yaml"
         cat "$WORK/scattered.csv" > /dev/null
-        measure mlops-ci-scattered-ids "$file" "$BIN" -q -C "$WORK" -c scattered.mlops.yaml data check
+        tool mlops-ci-scattered-ids "$BIN" -q -C "$WORK" -c scattered.mlops.yaml data check
     fi
+    # the file read once, no check: what reading it alone costs
+    tool wc-l wc -l "$WORK/$file"
     if [[ "$PEERS" == 1 ]]; then
-        measure pandera-polars "$file" "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
+        tool pandera-polars "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
         if [[ "$file" == data.csv && "$GX" == 1 ]]; then
-            measure great-expectations "$file" "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
+            tool great-expectations "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
         fi
     fi
+    rounds "$file"
     local ours
     ours=$(awk '$1 == "mlops-ci" { print $2 }' "$WORK/results-$file")
-    printf '\n%s: %.2f GB, %s rows, median of %s runs, warm cache\n' "$file" \
+    printf '\n%s: %.2f GB, %s rows, %s rounds (median and best wall), warm cache\n' "$file" \
         "$(echo "$size / 1000000000" | bc -l)" "$rows" "$RUNS"
-    printf '%-30s %10s %10s %12s %10s\n' tool "wall s" "peak MB" "GB/s" "× mlops-ci"
-    while read -r name wall rss; do
-        printf '%-30s %10s %10s %12.2f %10.1f\n' "$name" "$wall" "$rss" \
+    printf '%-30s %10s %8s %10s %12s %10s\n' tool "wall s" "best s" "peak MB" "GB/s" "× mlops-ci"
+    while read -r name wall best rss; do
+        printf '%-30s %10s %8s %10s %12.2f %10.2f\n' "$name" "$wall" "$best" "$rss" \
             "$(echo "$size / $wall / 1000000000" | bc -l)" "$(echo "$wall / $ours" | bc -l)"
     done < "$WORK/results-$file"
     # the peers only validate: their time against the checks alone, too
@@ -220,7 +246,7 @@ run_file() {
     alone=$(awk '$1 == "mlops-ci-checks-only" { print $2 }' "$WORK/results-$file")
     [[ -n "$alone" ]] || return 0
     while read -r name wall _; do
-        if [[ "$name" != mlops-ci* ]]; then
+        if [[ "$name" != mlops-ci* && "$name" != wc-l ]]; then
             printf '%s: %.1f× the checks alone (profile: false)\n' "$name" \
                 "$(echo "$wall / $alone" | bc -l)"
         fi
