@@ -76,6 +76,9 @@ fi
 if [[ "$BIG" == 1 ]]; then
     { cat "$WORK/data.csv"; for _ in 1 2 3; do tail -n +2 "$WORK/data.csv"; done; } > "$WORK/big.csv"
 fi
+# the files just written go to disk now, not while the tools are timed (the kernel's writeback
+# of gigabytes would take a core from whichever tool runs then)
+sync
 
 cat > "$WORK/mlops.yaml" <<'YAML'
 version: 1
