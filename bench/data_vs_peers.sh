@@ -12,7 +12,7 @@
 # Timed in RUNS rounds, each running every tool once in turn (GX in rounds of its own, last),
 # median and best wall, max peak RSS, warm page cache, GNU time:
 #   mlops-ci data check                       (release build; one worker per core, taking
-#                                              turns to read the next 1 MB chunk of whole
+#                                              turns to read the next 256 KB chunk of whole
 #                                              records, then parsing and checking it)
 #   mlops-ci data check --threads 1           (everything on one thread)
 #   mlops-ci data check without `unique`      (the one check whose memory grows with the data)

@@ -5,8 +5,11 @@
 
 use std::io::Read;
 
-/// Bytes read for a chunk before looking for its last record's end.
-pub const CHUNK: usize = 1 << 20;
+/// Bytes read for a chunk before looking for its last record's end. A chunk and its fields'
+/// spans (8 bytes a field, about as many bytes as the chunk) then fit in a core's L2 cache
+/// (1 MB here) while each column walks down them: on one thread, 256 KB chunks took 6–8% less
+/// time than 1 MB chunks in three sets of ten paired runs, with 0.4% fewer instructions.
+pub const CHUNK: usize = 1 << 18;
 /// A record longer than this means an unbalanced quote more likely than a real field.
 const LONGEST: usize = 256 << 20;
 

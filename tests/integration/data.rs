@@ -551,7 +551,7 @@ fn checks_by_name(report: &serde_json::Value) -> Vec<(String, u64, Vec<u64>)> {
 fn workers_find_what_one_thread_finds() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // over 8 MB, so that workers share the file's 1 MB chunks; some fields quoted
+    // over 8 MB, so that workers share the file's chunks; some fields quoted
     let (rows, truth) = table(250_000, 11, 0.0);
     let mut text = String::new();
     for (i, line) in csv_text(&rows).lines().enumerate() {
