@@ -233,8 +233,8 @@ run_file() {
         tool pandera-polars "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
     fi
     rounds "$file"
-    # GX in rounds of its own, after the others: its minute of work on 3 GB of memory slows
-    # whatever runs right after it (the first runs after it took 1.5x their time)
+    # GX in rounds of its own, after the others: its minute of work on 3 GB of memory slowed
+    # what ran right after it (in a run with GX between the others, up to 1.5x their time)
     if [[ "$PEERS" == 1 && "$file" == data.csv && "$GX" == 1 ]]; then
         tool great-expectations "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
         rounds "$file"
