@@ -116,10 +116,10 @@ impl Unique {
     /// A set that holds up to `cap` keys in memory.
     pub fn with_cap(cap: usize) -> Self {
         Self {
-            // room for a fair share and a quarter more: a page is only taken when written to
-            parts: (0..PARTS)
-                .map(|_| Vec::with_capacity(cap / PARTS + cap / PARTS / 4 + 8))
-                .collect(),
+            // empty until a key comes (see `hold`): room made ahead costs a page for each
+            // partition (its allocation's header is written), 1 MB a set, and most sets hold
+            // runs only
+            parts: (0..PARTS).map(|_| Vec::new()).collect(),
             held: 0,
             cap: cap.max(1),
             spills: Vec::new(),
@@ -209,7 +209,13 @@ impl Unique {
     #[inline]
     fn hold(&mut self, high: u64, low: u64, row: u64) {
         #[allow(clippy::cast_possible_truncation)]
-        self.parts[(high >> 56) as usize].push([high, low, row]);
+        let part = &mut self.parts[(high >> 56) as usize];
+        if part.capacity() == 0 {
+            // the partition's first key: room for a fair share and a quarter more, so that it
+            // does not grow by doubling (a page is only taken when written to)
+            part.reserve_exact(self.cap / PARTS + self.cap / PARTS / 4 + 8);
+        }
+        part.push([high, low, row]);
         self.held += 1;
     }
 
@@ -529,6 +535,28 @@ mod tests {
         // the early table saw "a" again at row 4 with the value at hand
         let (_, first) = run(100, &values, 1);
         assert_eq!(first[0].value.as_deref(), Some("a"));
+    }
+
+    /// A set takes room for a partition only when a key goes there: ids in runs take none, and
+    /// the first key of a partition takes its fair share at once.
+    #[test]
+    fn partitions_take_room_when_their_first_key_comes() {
+        let mut set = Unique::with_cap(PARTS * 100);
+        for id in 0..10_000 {
+            set.insert_int(id, id.unsigned_abs() + 2).unwrap();
+        }
+        assert!(set.parts.iter().all(|p| p.capacity() == 0));
+        set.insert(b"a text", 10_002).unwrap();
+        let taken: Vec<usize> = set
+            .parts
+            .iter()
+            .map(Vec::capacity)
+            .filter(|c| *c > 0)
+            .collect();
+        assert_eq!(taken.len(), 1);
+        assert!(taken[0] >= 125, "{taken:?}");
+        let (count, _) = set.finish(1).unwrap();
+        assert_eq!(count, 0);
     }
 
     #[test]
