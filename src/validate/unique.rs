@@ -116,9 +116,7 @@ impl Unique {
     /// A set that holds up to `cap` keys in memory.
     pub fn with_cap(cap: usize) -> Self {
         Self {
-            // empty until a key comes (see `hold`): room made ahead costs a page for each
-            // partition (its allocation's header is written), 1 MB a set, and most sets hold
-            // runs only
+            // no room until a partition's first key (`hold`)
             parts: (0..PARTS).map(|_| Vec::new()).collect(),
             held: 0,
             cap: cap.max(1),
@@ -212,7 +210,9 @@ impl Unique {
         let part = &mut self.parts[(high >> 56) as usize];
         if part.capacity() == 0 {
             // the partition's first key: room for a fair share and a quarter more, so that it
-            // does not grow by doubling (a page is only taken when written to)
+            // does not grow by doubling (a page is only taken when written to). Room made when
+            // the set is, instead, cost a page a partition (its allocation's header), 1 MB a
+            // set, though most sets hold runs only
             part.reserve_exact(self.cap / PARTS + self.cap / PARTS / 4 + 8);
         }
         part.push([high, low, row]);
