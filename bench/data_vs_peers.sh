@@ -10,7 +10,9 @@
 # histogram, distinct count, top values) in the same pass; the peers only validate.
 #
 # Timed in RUNS rounds, each running every tool once in turn (GX in rounds of its own, last),
-# median and best wall, max peak RSS, warm page cache, GNU time:
+# median and best wall, max peak RSS, warm page cache, GNU time; and each tool's time against
+# mlops-ci's in the same round (the median of the rounds' ratios), which a slow spell of the
+# machine moves less than a ratio of medians taken from different rounds:
 #   mlops-ci data check                       (release build; one worker per core, taking
 #                                              turns to read the next 256 KB chunk of whole
 #                                              records, then parsing and checking it)
@@ -23,6 +25,10 @@
 #                                              unique and in no runs, so `unique` keys each one
 #                                              instead of keeping runs of consecutive ids)
 #   wc -l                                     (coreutils: the file read once, no check)
+#   gzip -1 of data.csv's first 64 MB        (the machine's pace: fixed work on one core,
+#                                              no part of any tool; this VM runs up to 1.6×
+#                                              slower in spells that last minutes, and every
+#                                              tool's time then grows with it)
 #   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
 #   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
 # With PARQUET=1, the same table as a Parquet file (written by polars: snappy, row groups of
@@ -76,6 +82,7 @@ fi
 if [[ "$BIG" == 1 ]]; then
     { cat "$WORK/data.csv"; for _ in 1 2 3; do tail -n +2 "$WORK/data.csv"; done; } > "$WORK/big.csv"
 fi
+head -c 64000000 "$WORK/data.csv" > "$WORK/pace"
 # the files just written go to disk now, not while the tools are timed (the kernel's writeback
 # of gigabytes would take a core from whichever tool runs then)
 sync
@@ -169,8 +176,17 @@ tool() {
     COMMAND[$name]="$(printf '%q ' "$@")"
 }
 
-# rounds FILE: times TOOLS in RUNS rounds; writes "NAME median_s best_s rss_mb" (the median and
-# the best wall, the largest peak RSS) for each to WORK/results-FILE, then empties TOOLS
+# median < LINES: the median of numbers given one a line
+median() {
+    local sorted
+    sorted=$(sort -g | grep .)
+    sed -n "$((($(wc -l <<< "$sorted") + 1) / 2))p" <<< "$sorted"
+}
+
+# rounds FILE: times TOOLS in RUNS rounds; writes "NAME median_s best_s rss_mb ratio" (the
+# median and the best wall, the largest peak RSS, and the median of the rounds' ratios of its
+# wall to mlops-ci's, `-` when mlops-ci is not among TOOLS) for each to WORK/results-FILE, then
+# empties TOOLS
 rounds() {
     local file="$1" round name
     local -A walls=() rss=()
@@ -189,11 +205,16 @@ rounds() {
         done
     done
     for name in "${TOOLS[@]}"; do
-        local sorted median best
-        sorted=$(sort -g <<< "${walls[$name]}" | grep .)
-        median=$(sed -n "$(((RUNS + 1) / 2))p" <<< "$sorted")
-        best=$(head -n 1 <<< "$sorted")
-        printf '%s %.3f %.3f %.0f\n' "$name" "$median" "$best" "$((rss[$name] / 1024))" \
+        local mid best ratio=-
+        mid=$(median <<< "${walls[$name]}")
+        best=$(sort -g <<< "${walls[$name]}" | grep . | head -n 1)
+        # the walls are kept in round order: line r of each is round r's
+        if [[ -n "${walls[mlops-ci]:-}" ]]; then
+            ratio=$(paste -d / <(grep . <<< "${walls[$name]}") <(grep . <<< "${walls[mlops-ci]}") |
+                bc -l | median)
+            ratio=$(printf '%.2f' "$ratio")
+        fi
+        printf '%s %.3f %.3f %.0f %s\n' "$name" "$mid" "$best" "$((rss[$name] / 1024))" "$ratio" \
             >> "$WORK/results-$file"
     done
     TOOLS=()
@@ -229,6 +250,8 @@ run_file() {
     fi
     # the file read once, no check: what reading it alone costs
     tool wc-l wc -l "$WORK/$file"
+    # the machine's pace: the same fixed work on one core in every round and every run
+    tool pace-gzip gzip -1 -c "$WORK/pace"
     if [[ "$PEERS" == 1 ]]; then
         tool pandera-polars "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
     fi
@@ -243,17 +266,22 @@ run_file() {
     ours=$(awk '$1 == "mlops-ci" { print $2 }' "$WORK/results-$file")
     printf '\n%s: %.2f GB, %s rows, %s rounds (median and best wall), warm cache\n' "$file" \
         "$(echo "$size / 1000000000" | bc -l)" "$rows" "$RUNS"
-    printf '%-30s %10s %8s %10s %12s %10s\n' tool "wall s" "best s" "peak MB" "GB/s" "× mlops-ci"
-    while read -r name wall best rss; do
-        printf '%-30s %10s %8s %10s %12.2f %10.2f\n' "$name" "$wall" "$best" "$rss" \
-            "$(echo "$size / $wall / 1000000000" | bc -l)" "$(echo "$wall / $ours" | bc -l)"
+    printf '%-30s %10s %8s %10s %8s %11s %10s\n' tool "wall s" "best s" "peak MB" "GB/s" \
+        "× mlops-ci" "per round"
+    while read -r name wall best rss ratio; do
+        # the pace probe reads its own 64 MB
+        local bytes="$size"
+        [[ "$name" == pace-* ]] && bytes=$(stat -c %s "$WORK/pace")
+        printf '%-30s %10s %8s %10s %8.2f %11.2f %10s\n' "$name" "$wall" "$best" "$rss" \
+            "$(echo "$bytes / $wall / 1000000000" | bc -l)" "$(echo "$wall / $ours" | bc -l)" \
+            "$ratio"
     done < "$WORK/results-$file"
     # the peers only validate: their time against the checks alone, too
     local alone
     alone=$(awk '$1 == "mlops-ci-checks-only" { print $2 }' "$WORK/results-$file")
     [[ -n "$alone" ]] || return 0
     while read -r name wall _; do
-        if [[ "$name" != mlops-ci* && "$name" != wc-l ]]; then
+        if [[ "$name" != mlops-ci* && "$name" != wc-l && "$name" != pace-* ]]; then
             printf '%s: %.1f× the checks alone (profile: false)\n' "$name" \
                 "$(echo "$wall / $alone" | bc -l)"
         fi
