@@ -191,18 +191,23 @@ rounds() {
     local file="$1" round name
     local -A walls=() rss=()
     for round in $(seq "$RUNS"); do
+        local line="  round $round ($file):"
         for name in "${TOOLS[@]}"; do
-            local start end r
+            local start end r wall
             start=$EPOCHREALTIME
             eval "\"\$TIME\" -f '%M' -o \"\$WORK/rss\" ${COMMAND[$name]}" > "$WORK/out" 2>&1 || true
             end=$EPOCHREALTIME
-            walls[$name]="${walls[$name]:-}$(echo "$end - $start" | bc -l)"$'\n'
+            wall=$(echo "$end - $start" | bc -l)
+            walls[$name]="${walls[$name]:-}$wall"$'\n'
+            line+=" $name $(printf '%.3f' "$wall")"
             r=$(tail -n 1 "$WORK/rss")
             ((r > ${rss[$name]:-0})) && rss[$name]=$r
             if ((round == 1)); then
                 echo "  $name: $(head -c 300 "$WORK/out" | tr '\n' ' ')" >&2
             fi
         done
+        # every wall of the round, in the order run: where a slow spell fell
+        echo "$line" >&2
     done
     for name in "${TOOLS[@]}"; do
         local mid best ratio=-
