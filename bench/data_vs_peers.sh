@@ -7,7 +7,8 @@
 # same for every tool: id unique; age int in [18, 90]; income float >= 0, nulls allowed; score
 # float, no nulls; category in 8 values; label in {0, 1}; email matches a regex; the column set
 # (no extra columns); at least 1 row. mlops-ci also profiles every column (moments, quantiles,
-# histogram, distinct count, top values) in the same pass; the peers only validate.
+# histogram, distinct count, top values) in the same pass; the peers only validate, but for
+# one row, where pandera's run is followed by a polars profile of every column.
 #
 # Timed in RUNS rounds, each running every tool once in turn (GX in rounds of its own, last),
 # median and best wall, max peak RSS, warm page cache, GNU time; and each tool's time against
@@ -30,6 +31,10 @@
 #                                              slower in spells that last minutes, and every
 #                                              tool's time then grows with it)
 #   pandera 0.35 polars backend               (pl.read_csv, then schema.validate(lazy=True))
+#   pandera, then a polars profile            (the same, then what mlops-ci's profile holds
+#                                              but its top values: describe(), approx_n_unique(),
+#                                              a histogram of each number column; the peer
+#                                              for the same work as mlops-ci's default)
 #   great-expectations 1.24 (pandas)          (read_csv, then a 9-expectation suite)
 # With PARQUET=1, the same table as a Parquet file (written by polars: snappy, row groups of
 # 1 M rows) is timed too: mlops-ci on 2 workers (sharing its row groups) and on one thread,
@@ -132,6 +137,14 @@ try:
     print("pandera: passed")
 except pa.errors.SchemaErrors as e:
     print(f"pandera: {len(e.failure_cases)} failure cases")
+# `profile`: then a profile of every column with polars, as mlops-ci's is by default, less its
+# top values: nulls, mean, std, min, max and quartiles (describe), an approximate distinct
+# count, and a 20-bin histogram of each number column
+if sys.argv[2:] == ["profile"]:
+    described = df.describe()
+    distinct = df.select(pl.all().approx_n_unique())
+    hists = [df[c].hist(bin_count=20) for c, t in df.schema.items() if t.is_numeric()]
+    print(f"polars profile: {described.height} statistics, {distinct.width} distinct counts, {len(hists)} histograms")
 PY
 
 cat > "$WORK/gx.py" <<'PY'
@@ -264,6 +277,8 @@ run_file() {
     tool pace-gzip gzip -1 -c "$WORK/pace"
     if [[ "$PEERS" == 1 ]]; then
         tool pandera-polars "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
+        tool pandera-polars+profile "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file" \
+            profile
     fi
     rounds "$file"
     # GX in rounds of its own, after the others: its minute of work on 3 GB of memory slowed
@@ -289,12 +304,12 @@ run_file() {
         printf '%-30s %10s %8s %10s %8.2f %11s %10s\n' "$name" "$wall" "$best" "$rss" \
             "$(echo "$bytes / $wall / 1000000000" | bc -l)" "$times" "$ratio"
     done < "$WORK/results-$file"
-    # the peers only validate: their time against the checks alone, too
+    # the peers that only validate: their time against the checks alone, too
     local alone
     alone=$(awk '$1 == "mlops-ci-checks-only" { print $2 }' "$WORK/results-$file")
     [[ -n "$alone" ]] || return 0
     while read -r name wall _; do
-        if [[ "$name" != mlops-ci* && "$name" != wc-l && "$name" != pace-* ]]; then
+        if [[ "$name" != mlops-ci* && "$name" != wc-l && "$name" != pace-* && "$name" != *+profile ]]; then
             printf '%s: %.1f× the checks alone (profile: false)\n' "$name" \
                 "$(echo "$wall / $alone" | bc -l)"
         fi
