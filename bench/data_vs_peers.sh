@@ -87,7 +87,8 @@ fi
 if [[ "$BIG" == 1 ]]; then
     { cat "$WORK/data.csv"; for _ in 1 2 3; do tail -n +2 "$WORK/data.csv"; done; } > "$WORK/big.csv"
 fi
-head -c 64000000 "$WORK/data.csv" > "$WORK/pace"
+PACE="$WORK/pace"
+head -c 64000000 "$WORK/data.csv" > "$PACE"
 # the files just written go to disk now, not while the tools are timed (the kernel's writeback
 # of gigabytes would take a core from whichever tool runs then)
 sync
@@ -181,12 +182,28 @@ PY
 # over minutes) then falls on every tool alike, not on whichever ran RUNS times during it.
 # Great Expectations has rounds of its own (see run_file).
 TOOLS=()
-declare -A COMMAND=()
+declare -A COMMAND=() PROBE=() VALIDATES=()
 tool() {
     local name="$1"
     shift
     TOOLS+=("$name")
     COMMAND[$name]="$(printf '%q ' "$@")"
+}
+
+# probe NAME FILE CMD…: a tool that times the machine, not a check: its GB/s is of FILE, it has
+# no ratio to mlops-ci, and of its output only the size is shown
+probe() {
+    PROBE[$1]="$2"
+    local name="$1"
+    shift 2
+    tool "$name" "$@"
+}
+
+# validator NAME CMD…: a peer that only validates: its time is also given against mlops-ci's
+# checks alone (`profile: false`), the same work
+validator() {
+    VALIDATES[$1]=1
+    tool "$@"
 }
 
 # median < LINES: the median of numbers given one a line
@@ -216,9 +233,8 @@ rounds() {
             r=$(tail -n 1 "$WORK/rss")
             ((r > ${rss[$name]:-0})) && rss[$name]=$r
             if ((round == 1)); then
-                # the pace probe's output is gzip's: its size, not its bytes
-                if [[ "$name" == pace-* ]]; then
-                    echo "  $name: $(stat -c %s "$WORK/out") bytes of gzip" >&2
+                if [[ -n "${PROBE[$name]:-}" ]]; then
+                    echo "  $name: $(stat -c %s "$WORK/out") bytes of output" >&2
                 else
                     echo "  $name: $(head -c 300 "$WORK/out" | tr '\n' ' ')" >&2
                 fi
@@ -232,7 +248,7 @@ rounds() {
         mid=$(median <<< "${walls[$name]}")
         best=$(sort -g <<< "${walls[$name]}" | grep . | head -n 1)
         # the walls are kept in round order: line r of each is round r's
-        if [[ -n "${walls[mlops-ci]:-}" && "$name" != pace-* ]]; then
+        if [[ -n "${walls[mlops-ci]:-}" && -z "${PROBE[$name]:-}" ]]; then
             ratio=$(paste -d / <(grep . <<< "${walls[$name]}") <(grep . <<< "${walls[mlops-ci]}") |
                 bc -l | median)
             ratio=$(printf '%.2f' "$ratio")
@@ -274,9 +290,9 @@ run_file() {
     # the file read once, no check: what reading it alone costs
     tool wc-l wc -l "$WORK/$file"
     # the machine's pace: the same fixed work on one core in every round and every run
-    tool pace-gzip gzip -1 -c "$WORK/pace"
+    probe pace-gzip "$PACE" gzip -1 -c "$PACE"
     if [[ "$PEERS" == 1 ]]; then
-        tool pandera-polars "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
+        validator pandera-polars "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file"
         tool pandera-polars+profile "$VENV/bin/python" "$WORK/pandera_polars.py" "$WORK/$file" \
             profile
     fi
@@ -284,7 +300,7 @@ run_file() {
     # GX in rounds of its own, after the others: its minute of work on 3 GB of memory slowed
     # what ran right after it (in a run with GX between the others, up to 1.5x their time)
     if [[ "$PEERS" == 1 && "$file" == data.csv && "$GX" == 1 ]]; then
-        tool great-expectations "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
+        validator great-expectations "$VENV/bin/python" "$WORK/gx.py" "$WORK/$file"
         rounds "$file"
     fi
     local ours
@@ -294,22 +310,20 @@ run_file() {
     printf '%-30s %10s %8s %10s %8s %11s %10s\n' tool "wall s" "best s" "peak MB" "GB/s" \
         "× mlops-ci" "per round"
     while read -r name wall best rss ratio; do
-        # the pace probe reads its own 64 MB and does other work: no ratio to mlops-ci
         local bytes="$size" times
         times=$(printf '%.2f' "$(echo "$wall / $ours" | bc -l)")
-        if [[ "$name" == pace-* ]]; then
-            bytes=$(stat -c %s "$WORK/pace")
+        if [[ -n "${PROBE[$name]:-}" ]]; then
+            bytes=$(stat -c %s "${PROBE[$name]}")
             times=-
         fi
         printf '%-30s %10s %8s %10s %8.2f %11s %10s\n' "$name" "$wall" "$best" "$rss" \
             "$(echo "$bytes / $wall / 1000000000" | bc -l)" "$times" "$ratio"
     done < "$WORK/results-$file"
-    # the peers that only validate: their time against the checks alone, too
     local alone
     alone=$(awk '$1 == "mlops-ci-checks-only" { print $2 }' "$WORK/results-$file")
     [[ -n "$alone" ]] || return 0
     while read -r name wall _; do
-        if [[ "$name" != mlops-ci* && "$name" != wc-l && "$name" != pace-* && "$name" != *+profile ]]; then
+        if [[ -n "${VALIDATES[$name]:-}" ]]; then
             printf '%s: %.1f× the checks alone (profile: false)\n' "$name" \
                 "$(echo "$wall / $alone" | bc -l)"
         fi
